@@ -1,0 +1,130 @@
+# bccdrop: CRM mail capture (milter + mailbox poller) into SQLite.
+#
+#   make demo     build, then run the end-to-end demo on embedded defaults
+#   make check    install Debian build/test packages (as root), build, run every test
+#   make bench    run the benchmarks under bench/
+#   make install  install binaries, man pages and contrib files (PREFIX, DESTDIR)
+#
+# Each folder contributes its sources through its own module.mk; everything
+# that is not a program's main() goes into $(B)/libbccdrop.a.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+# B: the build directory (a separate one lets several trees build side by side).
+B        ?= build
+export BCCDROP_BUILD := $(abspath $(B))
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl
+
+# Debian 12 packages needed to build and to run every test.
+DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
+	libsqlite3-dev sqlite3 libmilter-dev miltertest postfix \
+	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
+	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter
+# libetpan's .pc carries a Debian linker spec that is not for us; keep its -l flags only.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(filter -l% -L% -pthread,$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -I. $(PKG_CFLAGS)
+OPT_CFLAGS  ?= -O2
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRCS   :=
+PROGRAMS   :=
+UNIT_TESTS :=
+BENCHES    :=
+
+include common/module.mk
+include ingest/module.mk
+include store/module.mk
+include assoc/module.mk
+include milter/module.mk
+include poll/module.mk
+include cli/module.mk
+include tests/module.mk
+include bench/module.mk
+
+# ---- two variants: $(B)/ (release) and $(B)/asan/ (sanitizers) ------------
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+LIB_OBJS      := $(addprefix $(B)/obj/,$(LIB_SRCS:.c=.o))
+ASAN_LIB_OBJS := $(addprefix $(B)/asan/obj/,$(LIB_SRCS:.c=.o))
+
+$(B)/libbccdrop.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/asan/libbccdrop.a: $(ASAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# $(1): output dir prefix ("" or "asan/"), $(2): name, $(3): extra link flags
+define link_rule
+$(B)/$(1)$(2): $$(addprefix $(B)/$(1)obj/,$$($(notdir $(2))_SRCS:.c=.o)) $(B)/$(1)libbccdrop.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+
+$(foreach p,$(PROGRAMS),$(eval $(call link_rule,,bin/$(p),)))
+$(foreach p,$(PROGRAMS),$(eval $(call link_rule,asan/,bin/$(p),$(SAN_FLAGS))))
+$(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,,tests/$(t),)))
+$(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,asan/,tests/$(t),$(SAN_FLAGS))))
+$(foreach b,$(BENCHES),$(eval $(call link_rule,,bench/$(b),)))
+
+BIN_TARGETS       := $(addprefix $(B)/bin/,$(PROGRAMS))
+ASAN_BIN_TARGETS  := $(addprefix $(B)/asan/bin/,$(PROGRAMS))
+TEST_TARGETS      := $(addprefix $(B)/tests/,$(UNIT_TESTS)) $(addprefix $(B)/asan/tests/,$(UNIT_TESTS))
+BENCH_TARGETS     := $(addprefix $(B)/bench/,$(BENCHES))
+
+.PHONY: all check check-run deps demo bench install clean tests
+all: $(BIN_TARGETS)
+
+tests: $(BIN_TARGETS) $(ASAN_BIN_TARGETS) $(TEST_TARGETS) $(BENCH_TARGETS)
+
+# deps runs first in its own make so that pkg-config is asked only after the
+# packages exist.
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run.sh
+
+deps:
+	@tests/deps.sh $(DEBIAN_PACKAGES)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_TARGETS)
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/bccdrop $(DESTDIR)$(PREFIX)/share/bccdrop
+	install -m 0755 $(B)/bin/bccdrop $(DESTDIR)$(BINDIR)/bccdrop
+	for p in $(filter-out bccdrop,$(PROGRAMS)); do \
+		install -m 0755 $(B)/bin/$$p $(DESTDIR)$(SBINDIR)/$$p; done
+	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+	[ -e $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf ] || \
+		install -m 0640 contrib/bccdrop.conf $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf
+	cp -R contrib $(DESTDIR)$(PREFIX)/share/bccdrop/
+
+clean:
+	rm -rf $(B) demo
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,87 @@
+/* common: configuration and logging shared by every bccdrop program.
+ *
+ * It sits below every other module: it knows nothing of mail or SQL. */
+#ifndef BCCDROP_COMMON_H
+#define BCCDROP_COMMON_H
+
+#include <glib.h>
+
+#define COMMON_DEFAULT_CONFIG   "/etc/bccdrop/bccdrop.conf"
+#define COMMON_DEFAULT_DATABASE "/var/lib/bccdrop/bccdrop.db"
+
+#define COMMON_ERROR (common_error_quark())
+GQuark common_error_quark(void);
+typedef enum {
+	COMMON_ERROR_CONFIG, /* a key is unknown or its value is invalid */
+	COMMON_ERROR_IO,
+} CommonError;
+
+/* Every key of bccdrop.conf; docs/configuration.md documents each one. */
+typedef struct {
+	char *path; /* the file read, or NULL when running on defaults */
+
+	/* [store] */
+	char *database;
+	int busy_timeout_ms;
+	char *synchronous; /* "full" or "normal" */
+
+	/* [assoc] */
+	char **internal_domains; /* lower-case, ASCII (IDNA) */
+	gboolean reply_follows_thread;
+
+	/* [milter] */
+	char *milter_socket;
+	char *milter_socket_group;
+	char *milter_user;
+	guint64 milter_memory_limit; /* bytes of body kept in memory per message */
+	char **dropbox_domains;
+	gboolean require_dmarc;
+	char *trusted_authserv_id;
+	int milter_timeout;
+	int milter_workers;
+
+	/* [poll] */
+	char *poll_user;
+	int poll_interval;
+	char *key_file;
+	char *ca_file;
+	guint64 daily_budget;
+	int pause_after_inactive_days;
+	int backoff_max;
+	gboolean confirmation_email;
+	char *confirmation_from;
+	char *sendmail_path;
+	int idle_refresh;
+	guint64 poll_memory_limit;
+
+	/* [log] */
+	char *log_level; /* error, warning, info, debug */
+} CommonConfig;
+
+/* Load PATH (NULL: the default path if it exists, else embedded defaults).
+ * Unknown sections/keys and invalid values are errors that name the key. */
+CommonConfig *common_config_load(const char *path, GError **error);
+CommonConfig *common_config_defaults(void);
+void common_config_free(CommonConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CommonConfig, common_config_free)
+
+/* Logging: stderr in the foreground, syslog (facility mail) when daemonized.
+ * Everything logs through GLib (g_message, g_warning, ...). */
+void common_log_init(const char *ident, gboolean use_syslog, const char *level);
+
+/* Parse "10M", "2.5G", "512k", "123" into bytes. */
+gboolean common_parse_size(const char *text, guint64 *out);
+
+/* Current wall-clock time as Unix seconds (overridable for tests through
+ * BCCDROP_NOW=<unix seconds>). */
+gint64 common_now(void);
+
+/* Format Unix seconds as ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" (newly allocated). */
+char *common_iso8601(gint64 unix_seconds);
+/* Parse ISO 8601 (date, or date-time with optional zone) to Unix seconds. */
+gboolean common_parse_iso8601(const char *text, gint64 *out);
+
+/* Drop root to USER (and its primary group); no-op when not root. */
+gboolean common_drop_privileges(const char *user, GError **error);
+
+#endif

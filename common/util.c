@@ -1,0 +1,162 @@
+#include "common/common.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static gboolean log_to_syslog;
+static GLogLevelFlags log_threshold = G_LOG_LEVEL_INFO;
+static char *log_ident;
+
+static int
+syslog_priority(GLogLevelFlags level)
+{
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_FLAG_FATAL))
+		return LOG_ERR;
+	if (level & G_LOG_LEVEL_CRITICAL)
+		return LOG_CRIT;
+	if (level & G_LOG_LEVEL_WARNING)
+		return LOG_WARNING;
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return LOG_NOTICE;
+	if (level & G_LOG_LEVEL_INFO)
+		return LOG_INFO;
+	return LOG_DEBUG;
+}
+
+static void
+log_handler(const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+	/* GLib levels grow numerically as they get less severe. */
+	if ((level & G_LOG_LEVEL_MASK) > log_threshold)
+		return;
+	if (log_to_syslog) {
+		syslog(syslog_priority(level), "%s", message);
+		return;
+	}
+	const char *tag = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error"
+			  : (level & G_LOG_LEVEL_WARNING)			    ? "warning"
+			  : (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))	    ? "info"
+										    : "debug";
+	fprintf(stderr, "%s: %s: %s\n", log_ident ? log_ident : "bccdrop", tag, message);
+}
+
+void
+common_log_init(const char *ident, gboolean use_syslog, const char *level)
+{
+	g_free(log_ident);
+	log_ident = g_strdup(ident);
+	log_to_syslog = use_syslog;
+	if (!level || !strcmp(level, "info"))
+		log_threshold = G_LOG_LEVEL_INFO;
+	else if (!strcmp(level, "error"))
+		log_threshold = G_LOG_LEVEL_CRITICAL;
+	else if (!strcmp(level, "warning"))
+		log_threshold = G_LOG_LEVEL_WARNING;
+	else
+		log_threshold = G_LOG_LEVEL_DEBUG;
+	if (use_syslog)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	g_log_set_default_handler(log_handler, NULL);
+}
+
+gboolean
+common_parse_size(const char *text, guint64 *out)
+{
+	char *end = NULL;
+	if (!text || !*text)
+		return FALSE;
+	errno = 0;
+	double v = g_ascii_strtod(text, &end);
+	if (errno || end == text || v < 0)
+		return FALSE;
+	double mult = 1;
+	switch (g_ascii_tolower(*end)) {
+	case '\0': break;
+	case 'k': mult = 1024.0; end++; break;
+	case 'm': mult = 1024.0 * 1024; end++; break;
+	case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 't': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: return FALSE;
+	}
+	if (g_ascii_tolower(*end) == 'b' || g_ascii_tolower(*end) == 'i')
+		end++;
+	if (*end)
+		return FALSE;
+	*out = (guint64)(v * mult);
+	return TRUE;
+}
+
+gint64
+common_now(void)
+{
+	const char *fake = g_getenv("BCCDROP_NOW");
+	if (fake && *fake)
+		return g_ascii_strtoll(fake, NULL, 10);
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+char *
+common_iso8601(gint64 t)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
+	if (!dt)
+		return g_strdup("");
+	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+gboolean
+common_parse_iso8601(const char *text, gint64 *out)
+{
+	if (!text || !*text)
+		return FALSE;
+	g_autoptr(GTimeZone) utc = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(text, utc);
+	if (!dt) {
+		/* A bare date or "YYYY-MM-DD HH:MM[:SS]" as spreadsheets write it. */
+		int y, mo, d, h = 0, mi = 0, s = 0;
+		char tail;
+		int n = sscanf(text, "%4d-%2d-%2d%c", &y, &mo, &d, &tail);
+		if (n == 3) {
+			dt = g_date_time_new(utc, y, mo, d, 0, 0, 0);
+		} else if (sscanf(text, "%4d-%2d-%2d %2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) == 6 ||
+			   sscanf(text, "%4d-%2d-%2d %2d:%2d%c", &y, &mo, &d, &h, &mi, &tail) == 5) {
+			dt = g_date_time_new(utc, y, mo, d, h, mi, s);
+		}
+	}
+	if (!dt)
+		return FALSE;
+	*out = g_date_time_to_unix(dt);
+	return TRUE;
+}
+
+gboolean
+common_drop_privileges(const char *user, GError **error)
+{
+	if (geteuid() != 0)
+		return TRUE;
+	if (!user || !*user) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG,
+			    "running as root and no unprivileged user is configured");
+		return FALSE;
+	}
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG, "user '%s' does not exist", user);
+		return FALSE;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_IO, "cannot become user '%s': %s", user,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	if (setuid(0) == 0) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_IO, "root could be regained after dropping to '%s'", user);
+		return FALSE;
+	}
+	return TRUE;
+}

@@ -1,0 +1,68 @@
+# Shared helpers for the integration scripts under tests/integration/.
+# Each script sources this, prints TAP, and stops every process it started
+# by PID (see bd_spawn / bd_cleanup).
+set -uo pipefail
+TOP=${BCCDROP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+B=${BCCDROP_BUILD:-$TOP/build}
+BIN=$B/bin
+CORPUS=${BCCDROP_CORPUS:-$TOP/../shared/corpus}
+T_N=0
+T_FAILED=0
+BD_PIDS=()
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bccdrop-test.XXXXXX")
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
+diag() { echo "# $*"; }
+
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() {
+	local d=$1; shift
+	if "$@" >"$WORK/check.out" 2>&1; then ok "$d"; else
+		not_ok "$d"; sed 's/^/#   /' "$WORK/check.out" | tail -n 20; fi
+}
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "  got:  '$2'"; diag "  want: '$3'"; fi
+}
+# like DESCRIPTION GOT REGEX
+like() {
+	if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1"; diag "  got:  '$2'"; diag "  want match: '$3'"; fi
+}
+
+# bd_spawn NAME COMMAND...: start in the background, remember the PID.
+bd_spawn() {
+	local name=$1; shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	BD_PIDS+=($!)
+	echo $!
+}
+bd_stop_pid() {	# PID: TERM, then KILL after 5 s
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+}
+BD_CLEANUPS=()
+bd_on_exit() { BD_CLEANUPS+=("$*"); }
+bd_cleanup() {
+	local c p
+	for c in "${BD_CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done
+	for p in "${BD_PIDS[@]}"; do bd_stop_pid "$p"; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap bd_cleanup EXIT
+
+# wait_for SECONDS COMMAND...: poll until the command succeeds.
+wait_for() {
+	local limit=$1 i; shift
+	for i in $(seq $((limit * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+# A free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }

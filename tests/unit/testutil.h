@@ -1,0 +1,12 @@
+/* Small helpers shared by the unit tests. */
+#ifndef BCCDROP_TESTUTIL_H
+#define BCCDROP_TESTUTIL_H
+#include <glib.h>
+/* The corpus folder (../shared/corpus beside the checkout, or
+ * $BCCDROP_CORPUS), or NULL when it is absent. */
+const char *testutil_corpus_dir(void);
+/* Read a whole file; aborts the test on failure. */
+GBytes *testutil_read(const char *path);
+/* A fresh temporary directory, removed at exit. */
+const char *testutil_tmpdir(void);
+#endif
