@@ -63,6 +63,8 @@ typedef struct {
 CommonConfig *common_config_load(const char *path, GError **error);
 CommonConfig *common_config_defaults(void);
 void common_config_free(CommonConfig *config);
+/* Every known key as "section.key", NULL-terminated (for docs checks and --help). */
+char **common_config_keys(void);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CommonConfig, common_config_free)
 
 /* Logging: stderr in the foreground, syslog (facility mail) when daemonized.

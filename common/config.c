@@ -213,3 +213,12 @@ common_config_free(CommonConfig *c)
 	}
 	g_free(c);
 }
+
+char **
+common_config_keys(void)
+{
+	char **out = g_new0(char *, G_N_ELEMENTS(keys) + 1);
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
+		out[i] = g_strdup_printf("%s.%s", keys[i].section, keys[i].key);
+	return out;
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# bccdrop init / ingest / show through the real binary and a real SQLite file,
+# then the whole corpus, checked with sqlite3 queries.
+. "$(dirname "$0")/../lib.sh"
+
+DB=$WORK/t.db
+BD() { "$BIN/bccdrop" "$@"; }
+q() { sqlite3 -batch -noheader "$DB" "$1"; }
+
+out=$(BD init --db "$DB")
+like "init reports the schema version" "$out" "schema version [0-9]+"
+is "init is idempotent" "$(BD init --db "$DB")" "$out"
+
+cat >"$WORK/a.eml" <<'EOF'
+From: Ann Seller <ann@example.com>
+To: "Bob Buyer" <Bob@Customer.EXAMPLE>, carol@customer.example
+Cc: =?UTF-8?B?RMOpbMOoY2U=?= <delece@customer.example>
+Subject: =?UTF-8?Q?Proposition_commerciale_=E2=80=93_Q3?=
+Date: Tue, 05 Mar 2024 10:00:00 +0100
+Message-ID: <offer-1@example.com>
+References: <older@example.com>
+In-Reply-To: <older@example.com>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+Here is the offer.
+--b1
+Content-Type: application/pdf; name="offer.pdf"
+Content-Disposition: attachment; filename="offer.pdf"
+Content-Transfer-Encoding: base64
+
+JVBERi0xLjQK
+--b1--
+EOF
+
+out=$(BD ingest --db "$DB" "$WORK/a.eml"); rc=$?
+is "a new message is stored" "$out" "$WORK/a.eml: stored <offer-1@example.com>"
+is "exit 0 when all stored" "$rc" 0
+is "subject decoded" "$(q "SELECT subject FROM messages")" "Proposition commerciale – Q3"
+is "date in UTC" "$(q "SELECT date FROM messages")" "2024-03-05T09:00:00Z"
+is "participants with roles and keys" "$(q "SELECT role || ' ' || address_key FROM participants ORDER BY role, position" | tr '\n' ',')" \
+	"cc delece@customer.example,from ann@example.com,to bob@customer.example,to carol@customer.example,"
+is "display name decoded" "$(q "SELECT name FROM participants WHERE role='cc'")" "Délèce"
+is "attachment decoded size and hash" "$(q "SELECT filename || ' ' || content_type || ' ' || size || ' ' || sha256 FROM attachments")" \
+	"offer.pdf application/pdf 9 $(printf '%%PDF-1.4\n' | sha256sum | cut -d' ' -f1)"
+is "raw bytes kept exactly" "$(q "SELECT hex(bytes) FROM raw_messages")" "$(od -An -tx1 -v "$WORK/a.eml" | tr -d ' \n' | tr a-f A-F)"
+is "source recorded" "$(q "SELECT kind || ' ' || file_name FROM sources")" "file $WORK/a.eml"
+
+out=$(BD ingest --db "$DB" "$WORK/a.eml")
+is "same file again: duplicate, nothing added" "$out" "$WORK/a.eml: duplicate <offer-1@example.com>: already stored from this source"
+cp "$WORK/a.eml" "$WORK/copy.eml"
+out=$(BD ingest --db "$DB" "$WORK/copy.eml")
+is "same message from another file: a source row only" "$out" "$WORK/copy.eml: duplicate <offer-1@example.com>: already stored, source added"
+is "still one message" "$(q "SELECT count(*) FROM messages")" 1
+is "two sources" "$(q "SELECT count(*) FROM sources")" 2
+
+# Through the MTA the message gains Received headers and CRLF line ends: still the same message.
+{ printf 'Received: from mx.example.com by crm.example; Tue, 5 Mar 2024 10:00:01 +0100\r\n'; sed 's/$/\r/' "$WORK/a.eml"; } >"$WORK/relayed.eml"
+out=$(BD ingest --db "$DB" --source bcc_dropbox --mail-from ann@example.com --rcpt drop@crm.example "$WORK/relayed.eml")
+like "relayed copy is recognised as the same message" "$out" "duplicate <offer-1@example.com>: already stored, source added"
+
+# Same Message-ID, different content: a collision, kept apart.
+sed 's/Here is the offer./Here is a different offer./' "$WORK/a.eml" >"$WORK/b.eml"
+out=$(BD ingest --db "$DB" "$WORK/b.eml" 2>"$WORK/err")
+like "collision stored separately" "$out" "stored <offer-1@example.com> \(Message-ID collision"
+like "collision logged" "$(cat "$WORK/err")" "collision"
+is "two messages share the Message-ID" "$(q "SELECT count(*) FROM messages WHERE message_id='offer-1@example.com'")" 2
+
+# Not a message at all: rejected with a reason, exit 1, nothing stored.
+head -c 3000 /dev/urandom | tr -d 'A-Za-z:\n' >"$WORK/garbage.bin"
+before=$(q "SELECT count(*) FROM messages")
+out=$(BD ingest --db "$DB" "$WORK/garbage.bin"); rc=$?
+like "garbage rejected with a reason" "$out" "^$WORK/garbage.bin: rejected: .+"
+is "exit 1 when rejected" "$rc" 1
+is "nothing stored for garbage" "$(q "SELECT count(*) FROM messages")" "$before"
+
+# A missing file: one line naming it.
+err=$(BD ingest --db "$DB" "$WORK/nope.eml" 2>&1 >/dev/null); rc=$?
+like "missing file named in one line" "$err" "^bccdrop: $WORK/nope.eml: .*No such file"
+is "missing file: exit 1" "$rc" 1
+
+# mbox with two messages, one of them ">From "-quoted, from standard input.
+printf 'From ann@example.com Tue Mar  5 10:00:00 2024\nFrom: ann@example.com\nSubject: one\nMessage-ID: <m1@example.com>\n\nbody\n>From the start\n\nFrom ann@example.com Tue Mar  5 10:01:00 2024\nFrom: ann@example.com\nSubject: two\nMessage-ID: <m2@example.com>\n\nsecond\n' >"$WORK/box.mbox"
+out=$(BD ingest --db "$DB" - <"$WORK/box.mbox" 2>/dev/null)
+is "mbox messages numbered" "$(echo "$out" | cut -d' ' -f1-3 | tr '\n' ',')" "-#1: stored <m1@example.com>,-#2: stored <m2@example.com>,"
+
+out=$(BD show --db "$DB" '<offer-1@example.com>' 2>&1)
+like "show prints the subject" "$out" "Subject: +Proposition commerciale – Q3"
+like "show prints the attachment" "$out" "Attachment: +offer.pdf application/pdf 9 bytes"
+like "show notes the collision" "$out" "2 different messages share Message-ID"
+out=$(BD show --db "$DB" '<missing@example.com>' 2>&1); rc=$?
+like "show of an unknown Message-ID" "$out" "no stored message has Message-ID"
+is "show unknown: exit 1" "$rc" 1
+
+# A database from a newer bccdrop is refused and left alone.
+cp "$DB" "$WORK/newer.db"
+sqlite3 "$WORK/newer.db" "PRAGMA user_version = 999"
+err=$(BD ingest --db "$WORK/newer.db" "$WORK/a.eml" 2>&1); rc=$?
+like "newer schema refused" "$err" "schema version 999 is newer"
+is "newer schema untouched" "$(sqlite3 "$WORK/newer.db" 'PRAGMA user_version')" 999
+
+# The whole corpus, through the manifest.
+if [ ! -f "$CORPUS/MANIFEST.tsv" ]; then
+	skip "corpus not found at $CORPUS"
+else
+	C=$WORK/corpus.db
+	files=()
+	while IFS=$'\t' read -r f _; do files+=("$CORPUS/$f"); done < <(tail -n +2 "$CORPUS/MANIFEST.tsv")
+	BD ingest --db "$C" "${files[@]}" >"$WORK/corpus.out" 2>"$WORK/corpus.err"
+	stored=$(grep -c ': stored <' "$WORK/corpus.out")
+	rejected=$(grep -c ': rejected: ' "$WORK/corpus.out")
+	diag "corpus: ${#files[@]} files, $stored stored, $rejected rejected"
+	check "every corpus file accounted for" test "$(grep -cE ': (stored|duplicate|rejected)' "$WORK/corpus.out")" -ge "${#files[@]}"
+	check "nearly all of the corpus is stored" test "$stored" -ge 480
+	is "corpus messages in the database" "$(sqlite3 "$C" 'SELECT count(*) FROM messages')" "$stored"
+	is "every stored subject is valid UTF-8 text" "$(sqlite3 "$C" "SELECT count(*) FROM messages WHERE typeof(subject) <> 'text'")" 0
+	check "attachments found in the corpus" test "$(sqlite3 "$C" 'SELECT count(*) FROM attachments')" -ge 100
+	BD ingest --db "$C" "${files[@]}" >"$WORK/corpus2.out" 2>/dev/null
+	is "re-ingest of the corpus stores nothing new" "$(grep -c ': stored <' "$WORK/corpus2.out")" 0
+	is "message count unchanged after re-ingest" "$(sqlite3 "$C" 'SELECT count(*) FROM messages')" "$stored"
+fi
+
+done_testing
