@@ -54,30 +54,36 @@ include bench/module.mk
 
 # ---- two variants: $(B)/ (release) and $(B)/asan/ (sanitizers) ------------
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC/SAN  $<")
+	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 LIB_OBJS      := $(addprefix $(B)/obj/,$(LIB_SRCS:.c=.o))
 ASAN_LIB_OBJS := $(addprefix $(B)/asan/obj/,$(LIB_SRCS:.c=.o))
 
 $(B)/libbccdrop.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/asan/libbccdrop.a: $(ASAN_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # $(1): output dir prefix ("" or "asan/"), $(2): name, $(3): extra link flags
 define link_rule
 $(B)/$(1)$(2): $$(addprefix $(B)/$(1)obj/,$$($(notdir $(2))_SRCS:.c=.o)) $(B)/$(1)libbccdrop.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+	@$$(if $$(V),,echo "  LD      $$@")
+	$$(Q)$$(CC) $(3) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
 
 $(foreach p,$(PROGRAMS),$(eval $(call link_rule,,bin/$(p),)))

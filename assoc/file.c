@@ -14,6 +14,24 @@ assoc_filed_clear(AssocFiled *filed)
 	memset(filed, 0, sizeof *filed);
 }
 
+/* A re-delivery decides nothing: report the links the message has. */
+static gboolean
+file_current_links(Store *store, AssocFiled *f, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT count(*) FROM links WHERE message = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, f->message);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		f->n_links = (guint)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(store, error, "reading the message's links");
+	f->unmatched = f->n_links == 0;
+	return TRUE;
+}
+
 gboolean
 assoc_file_parsed(Store *store, const CommonConfig *config, const IngestMessage *msg, const IngestInput *raw,
 		  const StoreSource *source, AssocFiled *filed, GError **error)
@@ -28,6 +46,8 @@ assoc_file_parsed(Store *store, const CommonConfig *config, const IngestMessage 
 	/* A new source can change the decision (a dropbox owner, a mailbox
 	 * whose thread rule applies): decide again whenever one was added. */
 	if (put.new_source && !assoc_decide(store, config, put.message, "stored", &f, error))
+		return FALSE;
+	if (!put.new_source && !file_current_links(store, &f, error))
 		return FALSE;
 	f.message_id = g_strdup(msg->message_id);
 	if (filed) {

@@ -109,4 +109,103 @@ GArray *store_find_message_id(Store *store, const char *message_id, GError **err
 /* The raw bytes of a stored message. */
 GBytes *store_raw_get(Store *store, gint64 message, GError **error);
 
+/* ---- mailboxes (bccdrop-poll; store/mailbox.c) ----------------------------
+ * Users' IMAP/POP3 mailboxes, their sync cursors, status and daily budget.
+ * The secret is stored as given (the poller encrypts it before). */
+
+typedef struct {
+	gint64 id;
+	char *user_id;
+	char *protocol; /* "imap" or "pop3" */
+	char *host;
+	int port;
+	char *tls;  /* "implicit", "starttls" or "none" */
+	char *username;
+	char *auth; /* "password" or "oauth2" */
+	GBytes *secret; /* encrypted password or token command */
+	char *folders;	/* comma-separated IMAP folders */
+	char *delete_policy; /* "never", "after-retrieval", "after-days:N" */
+	gboolean active;
+	char *created_at;
+	char *config_changed_at;
+} StoreMailbox;
+void store_mailbox_free(StoreMailbox *mailbox);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreMailbox, store_mailbox_free)
+
+/* Insert MAILBOX (->id is set). It becomes active when the user has no
+ * active mailbox yet; *ACTIVATED tells which. */
+gboolean store_mailbox_add(Store *store, StoreMailbox *mailbox, gboolean *activated, GError **error);
+StoreMailbox *store_mailbox_get(Store *store, gint64 id, GError **error);
+/* Mailboxes of USER_ID (NULL: all), oldest first; ACTIVE_ONLY filters. */
+GPtrArray *store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError **error);
+/* Activate ID and deactivate the user's other mailboxes, in one transaction. */
+gboolean store_mailbox_activate(Store *store, gint64 id, GError **error);
+gboolean store_mailbox_deactivate(Store *store, gint64 id, GError **error);
+/* Remove the mailbox and its cursors; stored messages stay. */
+gboolean store_mailbox_remove(Store *store, gint64 id, GError **error);
+/* A new secret is a configuration change: auth_failed goes back to pending. */
+gboolean store_mailbox_set_secret(Store *store, gint64 id, GBytes *secret, GError **error);
+
+typedef struct {
+	char *status; /* pending, in_progress, completed, failed, auth_failed, paused */
+	gint64 done, total;
+	char *reason;
+	int failures;		  /* consecutive failed attempts */
+	gint64 next_attempt_at;	  /* Unix seconds, 0: none */
+	gint64 last_sync_at;	  /* 0: never */
+	gint64 first_sync_completed_at;
+	gint64 confirmation_sent_at;
+} StoreMailboxSync;
+void store_mailbox_sync_clear(StoreMailboxSync *sync);
+/* The sync row (a mailbox never synced reads as pending). */
+gboolean store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **error);
+/* Write status, counts, reason, failures and next attempt from SYNC
+ * (last_sync_at, first_sync_completed_at, confirmation_sent_at are kept
+ * when 0). */
+gboolean store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *sync, GError **error);
+
+/* IMAP cursor of one folder: FALSE in *FOUND when never synced. */
+gboolean store_mailbox_folder_get(Store *store, gint64 id, const char *folder, gboolean *found,
+				  gint64 *uidvalidity, gint64 *last_uid, GError **error);
+gboolean store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uidvalidity,
+				  gint64 last_uid, GError **error);
+
+/* POP3 UIDLs already retrieved, as a set (uidl -> uidl). */
+GHashTable *store_mailbox_uidls(Store *store, gint64 id, GError **error);
+gboolean store_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error);
+gboolean store_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **error);
+/* UIDLs retrieved before BEFORE (Unix seconds) and not yet deleted. */
+GPtrArray *store_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error);
+
+/* Bytes downloaded for the mailbox on DAY ("YYYY-MM-DD", UTC). */
+gboolean store_mailbox_budget_get(Store *store, gint64 id, const char *day, guint64 *bytes, GError **error);
+gboolean store_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes, GError **error);
+
+/* The CRM user's e-mail and last activity (0 when unknown). */
+gboolean store_user_activity(Store *store, const char *user_id, char **email, gint64 *last_active_at,
+			     GError **error);
+
+/* ---- export (store/mailbox.c) ---- */
+/* Every stored message with a source owned by USER_ID and received at or
+ * after SINCE (0: all), oldest first: FUNC gets the raw bytes, a sender for
+ * the From_ line and the received time. */
+typedef gboolean (*StoreExportFunc)(GBytes *raw, const char *sender, gint64 date, gpointer user_data,
+				    GError **error);
+gboolean store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFunc func,
+			   gpointer user_data, GError **error);
+
+/* ---- users (milter lookups) ------------------------------------------------ */
+
+/* The id of the user whose dropbox is DROPBOX_KEY (an ingest_address_key()),
+ * or *USER_ID = NULL when it is nobody's dropbox. */
+gboolean store_user_by_dropbox(Store *store, const char *dropbox_key, char **user_id, GError **error);
+/* Whether KEY (an ingest_address_key()) is USER_ID's email or one of its
+ * aliases. */
+gboolean store_user_owns_address(Store *store, const char *user_id, const char *key, gboolean *owns,
+				 GError **error);
+/* Whether an SMTP AUTH identity belongs to USER_ID: the user id itself, or a
+ * login that is the user's email or alias. */
+gboolean store_user_owns_login(Store *store, const char *user_id, const char *login, gboolean *owns,
+			       GError **error);
+
 #endif

@@ -256,9 +256,16 @@ test_readonly_fails_cleanly(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(Store) s = store_open(path, &o, &error);
 	g_assert_no_error(error);
-	g_assert_false(store_begin(s, &error));
+	IngestMessage *m = fake_message("ro@example.com", "ro");
+	IngestInput in = INGEST_INPUT_BYTES("hello", 5);
+	StoreSource src = { .kind = STORE_SOURCE_FILE, .file_name = "ro" };
+	if (store_begin(s, &error)) {
+		g_assert_false(store_put_message(s, m, &in, &src, NULL, &error));
+		store_rollback(s);
+	}
 	g_assert_error(error, STORE_ERROR, STORE_ERROR_READONLY);
 	g_assert_false(store_in_transaction(s));
+	fake_message_free(m);
 }
 
 static void

@@ -1,0 +1,78 @@
+/* milter: internal interfaces of bccdrop-milter (not used outside milter/).
+ *
+ * Thread model: Debian's libmilter runs the callbacks of one SMTP connection
+ * one after another but on different worker threads, so every piece of
+ * per-connection state lives in the smfi_setpriv() data (MilterSession) and
+ * nothing is thread-local. The database is touched only through the Store
+ * pool; a message's whole write (parse, store, decide, commit) happens inside
+ * its end-of-message callback. */
+#ifndef BCCDROP_MILTER_H
+#define BCCDROP_MILTER_H
+
+#include <glib.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+/* ---- pool.c: a few Store connections shared by the worker threads ---- */
+
+typedef struct MilterPool MilterPool;
+
+/* At most MAX connections ([milter] workers); a thread that finds them all
+ * busy waits up to [store] busy_timeout_ms, then gets STORE_ERROR_BUSY. */
+MilterPool *milter_pool_new(const CommonConfig *config, guint max);
+void milter_pool_free(MilterPool *pool);
+/* A connection for this thread's exclusive use until milter_pool_put(). */
+Store *milter_pool_get(MilterPool *pool, GError **error);
+/* BROKEN: the connection failed in a way a fresh one might not (read-only,
+ * I/O error): close it instead of keeping it. */
+void milter_pool_put(MilterPool *pool, Store *store, gboolean broken);
+
+/* ---- spool.c: a message body, in memory up to a limit, then in a file ---- */
+
+typedef struct {
+	GByteArray *mem;
+	int fd; /* unlinked temporary file once spilled, else -1 */
+	guint64 size;
+	guint64 limit;
+} MilterSpool;
+
+void milter_spool_init(MilterSpool *spool, guint64 limit);
+gboolean milter_spool_append(MilterSpool *spool, const void *data, gsize len, GError **error);
+/* The whole message as an IngestInput (valid until the spool is cleared). */
+gboolean milter_spool_input(MilterSpool *spool, IngestInput *input, GError **error);
+void milter_spool_clear(MilterSpool *spool);
+
+/* ---- policy.c: who may file mail into a dropbox ---- */
+
+/* TRUE when one Authentication-Results header value reports dmarc=pass and
+ * was written by AUTHSERV_ID (case-insensitive). */
+gboolean milter_dmarc_pass(const char *auth_results, const char *authserv_id);
+/* The domain part of an address key ("" when there is none). */
+const char *milter_key_domain(const char *key);
+
+/* ---- callbacks.c: the libmilter filter ---- */
+
+typedef struct {
+	CommonConfig *config;
+	MilterPool *pool;
+	/* One writer at a time inside the process: threads queue here and are
+	 * woken at once, instead of polling SQLite's lock with the busy
+	 * handler's sleeps. Parsing happens before, in parallel. */
+	GMutex write_lock;
+	/* Messages that spilled to disk are parsed one at a time: parsing
+	 * holds a few times the body in memory, and this keeps the milter's
+	 * peak memory independent of how many large messages arrive at once. */
+	GMutex large_lock;
+} MilterServer;
+
+/* Register the filter for SERVER (which must outlive smfi_main()). */
+gboolean milter_register(MilterServer *server, GError **error);
+
+/* ---- daemon.c: socket, privileges, main loop ---- */
+
+/* Open the socket, drop root, daemonize unless FOREGROUND, run until TERM.
+ * Returns the exit status. */
+int milter_daemon_run(CommonConfig *config, gboolean foreground);
+
+#endif

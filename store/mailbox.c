@@ -1,0 +1,617 @@
+/* Mailboxes of the poller: configuration, cursors, status, budget; and the
+ * per-user export. Everything here is bound parameters through
+ * store_prepare. */
+#include "store/store.h"
+
+#include <string.h>
+
+#include "common/common.h"
+
+#define MAILBOX_COLUMNS                                                                                     \
+	"id, user_id, protocol, host, port, tls, username, auth, secret, folders, delete_policy, active, " \
+	"created_at, config_changed_at"
+
+void
+store_mailbox_free(StoreMailbox *m)
+{
+	if (!m)
+		return;
+	g_free(m->user_id);
+	g_free(m->protocol);
+	g_free(m->host);
+	g_free(m->tls);
+	g_free(m->username);
+	g_free(m->auth);
+	if (m->secret)
+		g_bytes_unref(m->secret);
+	g_free(m->folders);
+	g_free(m->delete_policy);
+	g_free(m->created_at);
+	g_free(m->config_changed_at);
+	g_free(m);
+}
+
+void
+store_mailbox_sync_clear(StoreMailboxSync *s)
+{
+	if (!s)
+		return;
+	g_free(s->status);
+	g_free(s->reason);
+	memset(s, 0, sizeof *s);
+}
+
+static void
+mb_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *
+mb_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? g_strdup((const char *)t) : NULL;
+}
+
+static gint64
+mb_col_time(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	gint64 v = 0;
+	if (t && !common_parse_iso8601((const char *)t, &v))
+		v = 0;
+	return v;
+}
+
+static void
+mb_bind_time(sqlite3_stmt *st, int i, gint64 t)
+{
+	if (t <= 0) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	g_autofree char *s = common_iso8601(t);
+	sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Step a statement that returns no rows we need. */
+static gboolean
+mb_step(Store *store, sqlite3_stmt *st, GError **error, const char *context)
+{
+	int rc = sqlite3_step(st);
+	gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+	if (!ok)
+		store_fail(store, error, context);
+	sqlite3_reset(st);
+	return ok;
+}
+
+static gboolean
+mb_changed_one(Store *store, gint64 id, GError **error)
+{
+	if (sqlite3_changes(store_handle(store)) > 0)
+		return TRUE;
+	g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "no mailbox with id %" G_GINT64_FORMAT, id);
+	return FALSE;
+}
+
+static StoreMailbox *
+mb_from_row(sqlite3_stmt *st)
+{
+	StoreMailbox *m = g_new0(StoreMailbox, 1);
+	m->id = sqlite3_column_int64(st, 0);
+	m->user_id = mb_col_text(st, 1);
+	m->protocol = mb_col_text(st, 2);
+	m->host = mb_col_text(st, 3);
+	m->port = sqlite3_column_int(st, 4);
+	m->tls = mb_col_text(st, 5);
+	m->username = mb_col_text(st, 6);
+	m->auth = mb_col_text(st, 7);
+	m->secret = g_bytes_new(sqlite3_column_blob(st, 8), (gsize)sqlite3_column_bytes(st, 8));
+	m->folders = mb_col_text(st, 9);
+	m->delete_policy = mb_col_text(st, 10);
+	m->active = sqlite3_column_int(st, 11) != 0;
+	m->created_at = mb_col_text(st, 12);
+	m->config_changed_at = mb_col_text(st, 13);
+	return m;
+}
+
+/* Run FUNC inside a transaction unless the caller already holds one. */
+typedef gboolean (*MbTxnFunc)(Store *store, gpointer data, GError **error);
+
+static gboolean
+mb_in_txn(Store *store, MbTxnFunc func, gpointer data, GError **error)
+{
+	if (store_in_transaction(store))
+		return func(store, data, error);
+	if (!store_begin(store, error))
+		return FALSE;
+	if (!func(store, data, error)) {
+		store_rollback(store);
+		return FALSE;
+	}
+	return store_commit(store, error);
+}
+
+static gboolean
+mb_user_has_active(Store *store, const char *user_id, gboolean *has, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM mailboxes WHERE user_id = ? AND active = 1", error);
+	if (!st)
+		return FALSE;
+	mb_bind_text(st, 1, user_id);
+	int rc = sqlite3_step(st);
+	*has = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, error, "looking up the user's active mailbox");
+	return TRUE;
+}
+
+typedef struct {
+	StoreMailbox *m;
+	gboolean *activated;
+} MbAdd;
+
+static gboolean
+mb_add_txn(Store *store, gpointer data, GError **error)
+{
+	MbAdd *a = data;
+	StoreMailbox *m = a->m;
+	gboolean has_active = FALSE;
+	if (!mb_user_has_active(store, m->user_id, &has_active, error))
+		return FALSE;
+	sqlite3_stmt *st = store_prepare(store,
+					 "INSERT INTO mailboxes(user_id, protocol, host, port, tls, username, auth, "
+					 "secret, folders, delete_policy, active, created_at, config_changed_at) "
+					 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+					 error);
+	if (!st)
+		return FALSE;
+	g_autofree char *now = common_iso8601(common_now());
+	mb_bind_text(st, 1, m->user_id);
+	mb_bind_text(st, 2, m->protocol);
+	mb_bind_text(st, 3, m->host);
+	sqlite3_bind_int(st, 4, m->port);
+	mb_bind_text(st, 5, m->tls);
+	mb_bind_text(st, 6, m->username);
+	mb_bind_text(st, 7, m->auth);
+	gsize len = 0;
+	const void *p = m->secret ? g_bytes_get_data(m->secret, &len) : NULL;
+	sqlite3_bind_blob64(st, 8, p ? p : "", len, SQLITE_TRANSIENT);
+	mb_bind_text(st, 9, m->folders ? m->folders : "INBOX");
+	mb_bind_text(st, 10, m->delete_policy ? m->delete_policy : "never");
+	sqlite3_bind_int(st, 11, has_active ? 0 : 1);
+	mb_bind_text(st, 12, now);
+	mb_bind_text(st, 13, now);
+	if (!mb_step(store, st, error, "adding a mailbox"))
+		return FALSE;
+	m->id = sqlite3_last_insert_rowid(store_handle(store));
+	m->active = !has_active;
+	if (a->activated)
+		*a->activated = !has_active;
+	st = store_prepare(store, "INSERT INTO mailbox_sync(mailbox_id, status, updated_at) VALUES (?, 'pending', ?)",
+			   error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, m->id);
+	mb_bind_text(st, 2, now);
+	return mb_step(store, st, error, "adding a mailbox's status");
+}
+
+gboolean
+store_mailbox_add(Store *store, StoreMailbox *mailbox, gboolean *activated, GError **error)
+{
+	MbAdd a = { mailbox, activated };
+	return mb_in_txn(store, mb_add_txn, &a, error);
+}
+
+StoreMailbox *
+store_mailbox_get(Store *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?", error);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	StoreMailbox *m = rc == SQLITE_ROW ? mb_from_row(st) : NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "no mailbox with id %" G_GINT64_FORMAT, id);
+	else if (rc != SQLITE_ROW)
+		store_fail(store, error, "reading a mailbox");
+	return m;
+}
+
+GPtrArray *
+store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store,
+					 "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE (?1 IS NULL OR user_id = ?1) "
+					 "AND (?2 = 0 OR active = 1) ORDER BY id",
+					 error);
+	if (!st)
+		return NULL;
+	mb_bind_text(st, 1, user_id);
+	sqlite3_bind_int(st, 2, active_only ? 1 : 0);
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)store_mailbox_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(out, mb_from_row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(out);
+		store_fail(store, error, "listing mailboxes");
+		return NULL;
+	}
+	return out;
+}
+
+/* A configuration change: the status starts again from pending, which also
+ * lifts auth_failed and any backoff. */
+static gboolean
+mb_config_changed(Store *store, gint64 id, GError **error)
+{
+	g_autofree char *now = common_iso8601(common_now());
+	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET config_changed_at = ? WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	mb_bind_text(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	if (!mb_step(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
+		return FALSE;
+	st = store_prepare(store,
+			   "UPDATE mailbox_sync SET status = 'pending', reason = NULL, failures = 0, "
+			   "next_attempt_at = NULL, updated_at = ? WHERE mailbox_id = ? AND status <> 'completed'",
+			   error);
+	if (!st)
+		return FALSE;
+	mb_bind_text(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	return mb_step(store, st, error, "resetting a mailbox's status");
+}
+
+static gboolean
+mb_activate_txn(Store *store, gpointer data, GError **error)
+{
+	gint64 id = *(gint64 *)data;
+	g_autoptr(StoreMailbox) m = store_mailbox_get(store, id, error);
+	if (!m)
+		return FALSE;
+	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET active = 0 WHERE user_id = ? AND id <> ?", error);
+	if (!st)
+		return FALSE;
+	mb_bind_text(st, 1, m->user_id);
+	sqlite3_bind_int64(st, 2, id);
+	if (!mb_step(store, st, error, "deactivating the user's other mailboxes"))
+		return FALSE;
+	st = store_prepare(store, "UPDATE mailboxes SET active = 1 WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return mb_step(store, st, error, "activating a mailbox") && mb_config_changed(store, id, error);
+}
+
+gboolean
+store_mailbox_activate(Store *store, gint64 id, GError **error)
+{
+	return mb_in_txn(store, mb_activate_txn, &id, error);
+}
+
+gboolean
+store_mailbox_deactivate(Store *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET active = 0 WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return mb_step(store, st, error, "deactivating a mailbox") && mb_changed_one(store, id, error);
+}
+
+gboolean
+store_mailbox_remove(Store *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "DELETE FROM mailboxes WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	return mb_step(store, st, error, "removing a mailbox") && mb_changed_one(store, id, error);
+}
+
+typedef struct {
+	gint64 id;
+	GBytes *secret;
+} MbSecret;
+
+static gboolean
+mb_secret_txn(Store *store, gpointer data, GError **error)
+{
+	MbSecret *s = data;
+	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET secret = ? WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	gsize len = 0;
+	const void *p = g_bytes_get_data(s->secret, &len);
+	sqlite3_bind_blob64(st, 1, p ? p : "", len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, s->id);
+	return mb_step(store, st, error, "storing a mailbox secret") && mb_changed_one(store, s->id, error) &&
+	       mb_config_changed(store, s->id, error);
+}
+
+gboolean
+store_mailbox_set_secret(Store *store, gint64 id, GBytes *secret, GError **error)
+{
+	MbSecret s = { id, secret };
+	return mb_in_txn(store, mb_secret_txn, &s, error);
+}
+
+gboolean
+store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **error)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = store_prepare(store,
+					 "SELECT status, done, total, reason, failures, next_attempt_at, last_sync_at, "
+					 "first_sync_completed_at, confirmation_sent_at FROM mailbox_sync "
+					 "WHERE mailbox_id = ?",
+					 error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->status = mb_col_text(st, 0);
+		out->done = sqlite3_column_int64(st, 1);
+		out->total = sqlite3_column_int64(st, 2);
+		out->reason = mb_col_text(st, 3);
+		out->failures = sqlite3_column_int(st, 4);
+		out->next_attempt_at = mb_col_time(st, 5);
+		out->last_sync_at = mb_col_time(st, 6);
+		out->first_sync_completed_at = mb_col_time(st, 7);
+		out->confirmation_sent_at = mb_col_time(st, 8);
+	} else {
+		out->status = g_strdup("pending");
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, error, "reading a mailbox's status");
+	return TRUE;
+}
+
+gboolean
+store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(
+		store,
+		"INSERT INTO mailbox_sync(mailbox_id, status, done, total, reason, failures, next_attempt_at, "
+		"last_sync_at, first_sync_completed_at, confirmation_sent_at, updated_at) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+		"ON CONFLICT(mailbox_id) DO UPDATE SET status = ?2, done = ?3, total = ?4, reason = ?5, "
+		"failures = ?6, next_attempt_at = ?7, last_sync_at = coalesce(?8, last_sync_at), "
+		"first_sync_completed_at = coalesce(?9, first_sync_completed_at), "
+		"confirmation_sent_at = coalesce(?10, confirmation_sent_at), updated_at = ?11",
+		error);
+	if (!st)
+		return FALSE;
+	g_autofree char *now = common_iso8601(common_now());
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, s->status ? s->status : "pending");
+	sqlite3_bind_int64(st, 3, s->done);
+	sqlite3_bind_int64(st, 4, s->total);
+	mb_bind_text(st, 5, s->reason);
+	sqlite3_bind_int(st, 6, s->failures);
+	mb_bind_time(st, 7, s->next_attempt_at);
+	mb_bind_time(st, 8, s->last_sync_at);
+	mb_bind_time(st, 9, s->first_sync_completed_at);
+	mb_bind_time(st, 10, s->confirmation_sent_at);
+	mb_bind_text(st, 11, now);
+	return mb_step(store, st, error, "writing a mailbox's status");
+}
+
+gboolean
+store_mailbox_folder_get(Store *store, gint64 id, const char *folder, gboolean *found, gint64 *uidvalidity,
+			 gint64 *last_uid, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(
+		store, "SELECT uidvalidity, last_uid FROM mailbox_folders WHERE mailbox_id = ? AND name = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, folder);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	*uidvalidity = *found ? sqlite3_column_int64(st, 0) : 0;
+	*last_uid = *found ? sqlite3_column_int64(st, 1) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, error, "reading a folder cursor");
+	return TRUE;
+}
+
+gboolean
+store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uidvalidity, gint64 last_uid,
+			 GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store,
+					 "INSERT INTO mailbox_folders(mailbox_id, name, uidvalidity, last_uid, synced_at) "
+					 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(mailbox_id, name) DO UPDATE SET "
+					 "uidvalidity = ?3, last_uid = ?4, synced_at = ?5",
+					 error);
+	if (!st)
+		return FALSE;
+	g_autofree char *now = common_iso8601(common_now());
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, folder);
+	sqlite3_bind_int64(st, 3, uidvalidity);
+	sqlite3_bind_int64(st, 4, last_uid);
+	mb_bind_text(st, 5, now);
+	return mb_step(store, st, error, "writing a folder cursor");
+}
+
+GHashTable *
+store_mailbox_uidls(Store *store, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT uidl FROM mailbox_pop3_uidls WHERE mailbox_id = ?", error);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_hash_table_add(set, mb_col_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_hash_table_unref(set);
+		store_fail(store, error, "reading POP3 UIDLs");
+		return NULL;
+	}
+	return set;
+}
+
+gboolean
+store_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(
+		store, "INSERT OR IGNORE INTO mailbox_pop3_uidls(mailbox_id, uidl, retrieved_at) VALUES (?, ?, ?)",
+		error);
+	if (!st)
+		return FALSE;
+	g_autofree char *now = common_iso8601(common_now());
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, uidl);
+	mb_bind_text(st, 3, now);
+	return mb_step(store, st, error, "recording a POP3 UIDL");
+}
+
+gboolean
+store_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(
+		store, "UPDATE mailbox_pop3_uidls SET deleted_at = ? WHERE mailbox_id = ? AND uidl = ?", error);
+	if (!st)
+		return FALSE;
+	g_autofree char *now = common_iso8601(common_now());
+	mb_bind_text(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	mb_bind_text(st, 3, uidl);
+	return mb_step(store, st, error, "recording a POP3 deletion");
+}
+
+GPtrArray *
+store_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store,
+					 "SELECT uidl FROM mailbox_pop3_uidls WHERE mailbox_id = ? AND deleted_at IS NULL "
+					 "AND retrieved_at < ?",
+					 error);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_time(st, 2, before);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(out, mb_col_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(out);
+		store_fail(store, error, "reading POP3 UIDLs");
+		return NULL;
+	}
+	return out;
+}
+
+gboolean
+store_mailbox_budget_get(Store *store, gint64 id, const char *day, guint64 *bytes, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT bytes FROM mailbox_budget WHERE mailbox_id = ? AND day = ?",
+					 error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, day);
+	int rc = sqlite3_step(st);
+	*bytes = rc == SQLITE_ROW ? (guint64)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, error, "reading the daily budget");
+	return TRUE;
+}
+
+gboolean
+store_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store,
+					 "INSERT INTO mailbox_budget(mailbox_id, day, bytes) VALUES (?1, ?2, ?3) "
+					 "ON CONFLICT(mailbox_id, day) DO UPDATE SET bytes = bytes + ?3",
+					 error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, id);
+	mb_bind_text(st, 2, day);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
+	return mb_step(store, st, error, "counting the daily budget");
+}
+
+gboolean
+store_user_activity(Store *store, const char *user_id, char **email, gint64 *last_active_at, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT email, last_active_at FROM users WHERE id = ?", error);
+	if (!st)
+		return FALSE;
+	mb_bind_text(st, 1, user_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (email)
+			*email = mb_col_text(st, 0);
+		if (last_active_at)
+			*last_active_at = mb_col_time(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "no CRM user with id '%s'", user_id);
+		return FALSE;
+	}
+	if (rc != SQLITE_ROW)
+		return store_fail(store, error, "reading a user");
+	return TRUE;
+}
+
+/* ---- export ---- */
+
+gboolean
+store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFunc func, gpointer user_data,
+		  GError **error)
+{
+	/* One row per message (a message seen through several sources is
+	 * exported once), in the order it was first received. */
+	sqlite3_stmt *st = store_prepare(
+		store,
+		"SELECT s.message, min(s.received_at) AS first_at, r.bytes, "
+		"  coalesce((SELECT envelope_from FROM sources e WHERE e.message = s.message "
+		"            AND e.envelope_from IS NOT NULL AND e.envelope_from <> '' LIMIT 1), "
+		"           (SELECT address FROM participants p WHERE p.message = s.message AND p.role = 'from' "
+		"            ORDER BY position LIMIT 1)) "
+		"FROM sources s JOIN raw_messages r ON r.message = s.message "
+		"WHERE s.owner_user_id = ?1 GROUP BY s.message HAVING first_at >= ?2 ORDER BY first_at, s.message",
+		error);
+	if (!st)
+		return FALSE;
+	g_autofree char *since_s = since > 0 ? common_iso8601(since) : g_strdup("");
+	mb_bind_text(st, 1, user_id);
+	mb_bind_text(st, 2, since_s);
+	int rc;
+	gboolean ok = TRUE;
+	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g_autoptr(GBytes) raw = g_bytes_new(sqlite3_column_blob(st, 2), (gsize)sqlite3_column_bytes(st, 2));
+		const char *sender = (const char *)sqlite3_column_text(st, 3);
+		ok = func(raw, sender && *sender ? sender : "MAILER-DAEMON", mb_col_time(st, 1), user_data, error);
+	}
+	sqlite3_reset(st);
+	if (ok && rc != SQLITE_DONE)
+		return store_fail(store, error, "exporting messages");
+	return ok;
+}

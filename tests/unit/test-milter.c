@@ -1,0 +1,154 @@
+/* Unit tests of the milter's building blocks: the spool, the DMARC check,
+ * the Store pool and the user lookups it relies on. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "milter/milter.h"
+#include "tests/unit/testutil.h"
+
+static void
+test_spool_memory(void)
+{
+	MilterSpool spool;
+	milter_spool_init(&spool, 64);
+	g_assert_true(milter_spool_append(&spool, "Subject: x\r\n", 12, NULL));
+	g_assert_true(milter_spool_append(&spool, "\r\nbody\r\n", 8, NULL));
+	g_assert_cmpint(spool.fd, ==, -1);
+	IngestInput in;
+	g_assert_true(milter_spool_input(&spool, &in, NULL));
+	g_assert_cmpint(in.fd, ==, -1);
+	g_assert_cmpmem(in.data, in.len, "Subject: x\r\n\r\nbody\r\n", 20);
+	milter_spool_clear(&spool);
+}
+
+static void
+test_spool_spills(void)
+{
+	MilterSpool spool;
+	milter_spool_init(&spool, 1000);
+	GString *want = g_string_new(NULL);
+	for (int i = 0; i < 500; i++) {
+		g_autofree char *line = g_strdup_printf("line %d of a large message\r\n", i);
+		g_string_append(want, line);
+		g_assert_true(milter_spool_append(&spool, line, strlen(line), NULL));
+	}
+	/* Beyond the limit the bytes live in an unlinked file, not in memory. */
+	g_assert_cmpint(spool.fd, >=, 0);
+	g_assert_cmpuint(spool.mem->len, ==, 0);
+	struct stat sb;
+	g_assert_cmpint(fstat(spool.fd, &sb), ==, 0);
+	g_assert_cmpuint(sb.st_nlink, ==, 0);
+	g_assert_cmpuint((guint64)sb.st_size, ==, want->len);
+	IngestInput in;
+	g_assert_true(milter_spool_input(&spool, &in, NULL));
+	g_assert_cmpint(in.fd, ==, spool.fd);
+	char *buf = g_malloc(want->len);
+	g_assert_cmpint(pread(in.fd, buf, want->len, 0), ==, (ssize_t)want->len);
+	g_assert_cmpmem(buf, want->len, want->str, want->len);
+	g_free(buf);
+	g_string_free(want, TRUE);
+	milter_spool_clear(&spool);
+	g_assert_cmpint(spool.fd, ==, -1);
+}
+
+static void
+test_dmarc(void)
+{
+	g_assert_true(milter_dmarc_pass("mx.corp.example; spf=pass smtp.mailfrom=a@corp.example; dmarc=pass "
+					"header.from=corp.example",
+					"mx.corp.example"));
+	g_assert_true(milter_dmarc_pass(" MX.Corp.Example 1; dmarc = pass (p=reject)", "mx.corp.example"));
+	/* Someone else's verdict, a failure, or a look-alike method: no. */
+	g_assert_false(milter_dmarc_pass("evil.example; dmarc=pass", "mx.corp.example"));
+	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=fail", "mx.corp.example"));
+	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=passed", "mx.corp.example"));
+	g_assert_false(milter_dmarc_pass("mx.corp.example; spf=pass", "mx.corp.example"));
+	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=pass", ""));
+	g_assert_cmpstr(milter_key_domain("a@b.example"), ==, "b.example");
+	g_assert_cmpstr(milter_key_domain("postmaster"), ==, "");
+}
+
+static CommonConfig *
+test_config(const char *name)
+{
+	CommonConfig *c = common_config_defaults();
+	g_free(c->database);
+	c->database = g_build_filename(testutil_tmpdir(), name, NULL);
+	c->busy_timeout_ms = 200;
+	return c;
+}
+
+static void
+test_pool_and_users(void)
+{
+	g_autoptr(CommonConfig) config = test_config("pool.db");
+	MilterPool *pool = milter_pool_new(config, 2);
+	g_autoptr(GError) error = NULL;
+	Store *a = milter_pool_get(pool, &error);
+	g_assert_no_error(error);
+	g_assert_true(store_exec(a,
+				 "INSERT INTO users(id, email, dropbox) VALUES ('u1', 'Ann@Corp.example', 'ann-drop@crm.example');"
+				 "INSERT INTO user_addresses(address_key, user_id, kind) VALUES ('ann.alias@corp.example', 'u1', 'alias');",
+				 &error));
+	g_assert_no_error(error);
+	Store *b = milter_pool_get(pool, &error);
+	g_assert_nonnull(b);
+	g_assert_true(a != b);
+	/* Both connections are out: the third caller waits, then gets BUSY. */
+	Store *c = milter_pool_get(pool, &error);
+	g_assert_null(c);
+	g_assert_error(error, STORE_ERROR, STORE_ERROR_BUSY);
+	g_clear_error(&error);
+	milter_pool_put(pool, b, FALSE);
+	c = milter_pool_get(pool, &error);
+	g_assert_true(c == b);
+
+	char *user = NULL;
+	g_assert_true(store_user_by_dropbox(c, "ann-drop@crm.example", &user, &error));
+	g_assert_cmpstr(user, ==, "u1");
+	g_free(user);
+	g_assert_true(store_user_by_dropbox(c, "ann@corp.example", &user, &error));
+	g_assert_null(user);
+	gboolean owns = FALSE;
+	g_assert_true(store_user_owns_address(c, "u1", "ann@corp.example", &owns, &error));
+	g_assert_true(owns); /* users.email counts even without a user_addresses row */
+	g_assert_true(store_user_owns_address(c, "u1", "ann.alias@corp.example", &owns, &error));
+	g_assert_true(owns);
+	g_assert_true(store_user_owns_address(c, "u1", "mallory@evil.example", &owns, &error));
+	g_assert_false(owns);
+	g_assert_true(store_user_owns_login(c, "u1", "u1", &owns, &error));
+	g_assert_true(owns);
+	g_assert_true(store_user_owns_login(c, "u1", "<ANN.ALIAS@corp.example>", &owns, &error));
+	g_assert_true(owns);
+	g_assert_true(store_user_owns_login(c, "u1", "ann", &owns, &error));
+	g_assert_false(owns);
+	g_assert_no_error(error);
+
+	/* A broken connection is closed, and its place freed for a new one. */
+	milter_pool_put(pool, c, TRUE);
+	milter_pool_put(pool, a, FALSE);
+	Store *d = milter_pool_get(pool, &error);
+	Store *e = milter_pool_get(pool, &error);
+	g_assert_nonnull(d);
+	g_assert_nonnull(e);
+	g_assert_no_error(error);
+	milter_pool_put(pool, d, FALSE);
+	milter_pool_put(pool, e, FALSE);
+	milter_pool_free(pool);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	ingest_init();
+	g_test_add_func("/milter/spool/memory", test_spool_memory);
+	g_test_add_func("/milter/spool/spills", test_spool_spills);
+	g_test_add_func("/milter/dmarc", test_dmarc);
+	g_test_add_func("/milter/pool-and-users", test_pool_and_users);
+	int rc = g_test_run();
+	ingest_shutdown();
+	return rc;
+}
