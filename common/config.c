@@ -79,8 +79,11 @@ split_list(const char *value)
 	g_auto(GStrv) parts = g_strsplit_set(value, ",; \t", -1);
 	GPtrArray *out = g_ptr_array_new();
 	for (char **p = parts; *p; p++) {
-		if (**p)
-			g_ptr_array_add(out, g_ascii_strdown(*p, -1));
+		if (!**p)
+			continue;
+		/* Every list is of domains: compare them in their ASCII (IDNA) form. */
+		g_autofree char *ascii = g_hostname_to_ascii(*p);
+		g_ptr_array_add(out, g_ascii_strdown(ascii ? ascii : *p, -1));
 	}
 	g_ptr_array_add(out, NULL);
 	return (char **)g_ptr_array_free(out, FALSE);

@@ -168,12 +168,14 @@ static const char migration_1[] =
 	"CREATE INDEX decisions_status ON decisions(status);"
 
 	/* ---- assoc: report views (docs/reports.md; names and columns are a
-	 * contract). A message's source is its first recorded one. ---- */
+	 * contract). A message's source is BCC Dropbox when any copy came through a
+	 * dropbox (the explicit act of filing), else its first recorded one. ---- */
 	"CREATE VIEW email_links AS"
 	" SELECT m.message_id AS message_id, s.kind AS source, l.module AS module,"
 	"  l.record_id AS record_id, l.rule AS rule, l.visibility AS visibility"
 	" FROM links l JOIN messages m ON m.id = l.message"
-	" JOIN sources s ON s.id = (SELECT min(id) FROM sources WHERE message = l.message);"
+	" JOIN sources s ON s.id = (SELECT id FROM sources WHERE message = l.message"
+	"  ORDER BY kind <> 'bcc_dropbox', id LIMIT 1);"
 	"CREATE VIEW email_report AS"
 	" SELECT m.message_id AS message_id, m.date AS date, m.subject AS subject,"
 	"  (SELECT CASE WHEN p.name IS NOT NULL AND p.name <> '' THEN p.name || ' <' || p.address || '>'"
@@ -192,7 +194,8 @@ static const char migration_1[] =
 	"  s.owner_user_id AS owner_id,"
 	"  l.visibility AS visibility, l.rule AS rule"
 	" FROM links l JOIN messages m ON m.id = l.message"
-	" JOIN sources s ON s.id = (SELECT min(id) FROM sources WHERE message = l.message);"
+	" JOIN sources s ON s.id = (SELECT id FROM sources WHERE message = l.message"
+	"  ORDER BY kind <> 'bcc_dropbox', id LIMIT 1);"
 	"CREATE VIEW unmatched_emails AS"
 	" SELECT m.message_id AS message_id, m.date AS date, m.subject AS subject,"
 	"  (SELECT address FROM participants WHERE message = m.id AND role = 'from'"
@@ -206,7 +209,8 @@ static const char migration_1[] =
 	"  coalesce((SELECT name FROM users WHERE id = s.owner_user_id), s.owner_user_id, '') AS owner,"
 	"  d.decided_at AS decided_at"
 	" FROM decisions d JOIN messages m ON m.id = d.message"
-	" JOIN sources s ON s.id = (SELECT min(id) FROM sources WHERE message = d.message)"
+	" JOIN sources s ON s.id = (SELECT id FROM sources WHERE message = d.message"
+	"  ORDER BY kind <> 'bcc_dropbox', id LIMIT 1)"
 	" WHERE d.status = 'unmatched';"
 	/* ---- end of assoc views ---- */
 

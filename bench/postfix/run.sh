@@ -11,7 +11,7 @@
 # run sends MESSAGES messages over 10 sessions and is timed until the last
 # message was accepted; the queue is drained (untimed) between runs.
 #
-# Env: MESSAGES (2000), ROUNDS (2), SIZE (4000 bytes), RSS_MESSAGES (50),
+# Env: MESSAGES (2000), ROUNDS (3), SIZE (4000 bytes), RSS_MESSAGES (50),
 #      RSS_SIZE (10000000). Needs root (Postfix).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +21,7 @@ source tests/postfix-lib.sh
 if [ "$(id -u)" != 0 ]; then echo "bench/postfix: SKIP (needs root for Postfix)"; exit 0; fi
 pf_require >/dev/null
 MESSAGES=${MESSAGES:-2000}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-4000}
 SESSIONS=10
 

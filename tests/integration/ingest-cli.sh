@@ -61,6 +61,7 @@ is "two sources" "$(q "SELECT count(*) FROM sources")" 2
 { printf 'Received: from mx.example.com by crm.example; Tue, 5 Mar 2024 10:00:01 +0100\r\n'; sed 's/$/\r/' "$WORK/a.eml"; } >"$WORK/relayed.eml"
 out=$(BD ingest --db "$DB" --source bcc_dropbox --mail-from ann@example.com --rcpt drop@crm.example "$WORK/relayed.eml")
 like "relayed copy is recognised as the same message" "$out" "duplicate <offer-1@example.com>: already stored, source added"
+is "reported as BCC Dropbox once a copy came through a dropbox" "$(q "SELECT source FROM unmatched_emails WHERE message_id='offer-1@example.com'")" "bcc_dropbox"
 
 # Same Message-ID, different content: a collision, kept apart.
 sed 's/Here is the offer./Here is a different offer./' "$WORK/a.eml" >"$WORK/b.eml"

@@ -29,7 +29,7 @@ static void
 test_values(void)
 {
 	g_autofree char *path = write_conf("[store]\ndatabase = /tmp/x.db\nsynchronous = normal\n"
-					   "[assoc]\ninternal_domains = Example.COM; example.net\n"
+					   "[assoc]\ninternal_domains = Example.COM; example.net, bücher.example\n"
 					   "reply_follows_thread = no\n[milter]\nmemory_limit = 512k\n");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(CommonConfig) c = common_config_load(path, &error);
@@ -37,7 +37,7 @@ test_values(void)
 	g_assert_cmpstr(c->database, ==, "/tmp/x.db");
 	g_assert_cmpstr(c->synchronous, ==, "normal");
 	g_assert_false(c->reply_follows_thread);
-	g_assert_cmpstrv(c->internal_domains, ((const char *[]){ "example.com", "example.net", NULL }));
+	g_assert_cmpstrv(c->internal_domains, ((const char *[]){ "example.com", "example.net", "xn--bcher-kva.example", NULL }));
 	g_assert_cmpuint(c->milter_memory_limit, ==, 512 * 1024);
 }
 

@@ -1,0 +1,264 @@
+/* bench-ingest: throughput of ingest_parse() + store_put_message() against
+ * its baseline, GMime alone parsing the same bytes, walking every part and
+ * decoding its content (the least any GMime-based ingest must do).
+ *
+ * The corpus (every MANIFEST.tsv file, mbox files split) is loaded into
+ * memory first; passes of the two kinds alternate until each has run for
+ * --seconds. Each ingest pass writes a fresh SQLite file in transactions of
+ * 200 messages: the same message twice would only be a duplicate. Prints one
+ * line; bench/ingest/run.sh checks the ratio. */
+#include <gmime/gmime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+#define BENCH_BATCH 200
+
+typedef struct {
+	char *name;
+	GBytes *bytes;
+} BenchItem;
+
+typedef struct {
+	double seconds;
+	guint64 messages;
+	guint64 bytes;
+} BenchTotal;
+
+static void G_GNUC_NORETURN
+die(const char *what, const GError *error)
+{
+	fprintf(stderr, "bench-ingest: %s: %s\n", what, error ? error->message : "failed");
+	exit(1);
+}
+
+static void
+bench_item_free(gpointer p)
+{
+	BenchItem *item = p;
+	g_free(item->name);
+	g_bytes_unref(item->bytes);
+	g_free(item);
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+typedef struct {
+	GPtrArray *items;
+	const char *name;
+} BenchLoad;
+
+/* Only what ingest accepts as a message is timed, by both sides. */
+static gboolean
+bench_add(const guint8 *data, gsize len, guint index, gpointer user_data, GError **error)
+{
+	BenchLoad *load = user_data;
+	IngestInput in = INGEST_INPUT_BYTES(data, len);
+	IngestMessage *msg = ingest_parse(&in, 0, NULL);
+	if (!msg)
+		return TRUE;
+	ingest_message_free(msg);
+	BenchItem *item = g_new0(BenchItem, 1);
+	item->name = g_strdup_printf("%s#%u", load->name, index);
+	item->bytes = g_bytes_new(data, len);
+	g_ptr_array_add(load->items, item);
+	return TRUE;
+}
+
+static GPtrArray *
+bench_load(const char *corpus)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *manifest = g_build_filename(corpus, "MANIFEST.tsv", NULL);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(manifest, &text, NULL, &error))
+		die("reading the corpus manifest", error);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	GPtrArray *items = g_ptr_array_new_with_free_func(bench_item_free);
+	for (guint i = 1; lines[i]; i++) {
+		char *tab = strchr(lines[i], '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		g_autofree char *path = g_build_filename(corpus, lines[i], NULL);
+		g_autofree char *data = NULL;
+		gsize len;
+		if (!g_file_get_contents(path, &data, &len, &error))
+			die(path, error);
+		BenchLoad load = { items, lines[i] };
+		ingest_mbox_foreach((const guint8 *)data, len, bench_add, &load, NULL);
+	}
+	return items;
+}
+
+/* ---- the baseline: GMime alone -------------------------------------------------- */
+
+static void
+bench_decode_part(GMimeObject *parent, GMimeObject *part, gpointer user_data)
+{
+	if (!GMIME_IS_PART(part))
+		return;
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+	if (content)
+		g_mime_data_wrapper_write_to_stream(content, user_data);
+}
+
+static void
+bench_gmime_one(GBytes *bytes, GMimeStream *sink)
+{
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *message = g_mime_parser_construct_message(parser, NULL);
+	if (message) {
+		(void)g_mime_message_get_subject(message);
+		g_mime_message_foreach(message, bench_decode_part, sink);
+		g_object_unref(message);
+	}
+	g_object_unref(parser);
+	g_object_unref(stream);
+}
+
+static void
+bench_pass_gmime(GPtrArray *items, BenchTotal *total)
+{
+	GMimeStream *sink = g_mime_stream_null_new();
+	gint64 start = g_get_monotonic_time();
+	for (guint i = 0; i < items->len; i++) {
+		BenchItem *item = g_ptr_array_index(items, i);
+		bench_gmime_one(item->bytes, sink);
+		total->bytes += g_bytes_get_size(item->bytes);
+	}
+	total->seconds += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	total->messages += items->len;
+	g_object_unref(sink);
+}
+
+/* ---- ingest + store ---------------------------------------------------------------- */
+
+static void
+bench_remove_db(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *p = g_strconcat(path, suffixes[i], NULL);
+		unlink(p);
+	}
+}
+
+static void
+bench_store_one(Store *store, BenchItem *item, gint64 now)
+{
+	g_autoptr(GError) error = NULL;
+	gsize len;
+	const guint8 *data = g_bytes_get_data(item->bytes, &len);
+	IngestInput in = INGEST_INPUT_BYTES(data, len);
+	g_autoptr(IngestMessage) msg = ingest_parse(&in, now, &error);
+	if (!msg)
+		die(item->name, error);
+	StoreSource source = { .kind = STORE_SOURCE_FILE, .received_at = now, .file_name = item->name };
+	if (!store_put_message(store, msg, &in, &source, NULL, &error))
+		die(item->name, error);
+}
+
+static void
+bench_pass_ingest(GPtrArray *items, const char *db, BenchTotal *total)
+{
+	g_autoptr(GError) error = NULL;
+	bench_remove_db(db);
+	StoreOptions options = STORE_OPTIONS_DEFAULT;
+	gint64 start = g_get_monotonic_time();
+	Store *store = store_open(db, &options, &error);
+	if (!store)
+		die(db, error);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	for (guint i = 0; i < items->len; i++) {
+		if (i % BENCH_BATCH == 0 && !store_begin(store, &error))
+			die("begin", error);
+		BenchItem *item = g_ptr_array_index(items, i);
+		bench_store_one(store, item, now);
+		total->bytes += g_bytes_get_size(item->bytes);
+		if ((i + 1) % BENCH_BATCH == 0 || i + 1 == items->len)
+			if (!store_commit(store, &error))
+				die("commit", error);
+	}
+	store_close(store);
+	total->seconds += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	total->messages += items->len;
+	bench_remove_db(db);
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+/* The corpus holds Message-ID collisions on purpose; store warns about each. */
+static void
+bench_quiet(const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+}
+
+static const char *
+bench_default_corpus(void)
+{
+	const char *env = g_getenv("BCCDROP_CORPUS");
+	if (env && *env)
+		return env;
+	static char *guess;
+	const char *top = g_getenv("BCCDROP_TOP");
+	guess = g_build_filename(top ? top : ".", "..", "shared", "corpus", NULL);
+	return guess;
+}
+
+static double
+bench_rate(guint64 n, double seconds)
+{
+	return seconds > 0 ? (double)n / seconds : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	double seconds = 3;
+	char *corpus = NULL, *dir = NULL;
+	GOptionEntry entries[] = {
+		{ "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "time per kind of pass (default 3)", "S" },
+		{ "corpus", 0, 0, G_OPTION_ARG_FILENAME, &corpus, "corpus folder", "DIR" },
+		{ "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "folder for the SQLite files", "DIR" },
+		G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- ingest+store vs GMime parse-only");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_autoptr(GError) error = NULL;
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		die("options", error);
+	g_log_set_default_handler(bench_quiet, NULL);
+	ingest_init();
+	g_autoptr(GPtrArray) items = bench_load(corpus ? corpus : bench_default_corpus());
+	if (!items->len)
+		die("loading the corpus", NULL);
+	g_autofree char *db = g_build_filename(dir ? dir : g_get_tmp_dir(), "bench-ingest.db", NULL);
+
+	BenchTotal parse = { 0 }, ingest = { 0 };
+	bench_pass_gmime(items, &parse); /* warm-up, not counted */
+	memset(&parse, 0, sizeof parse);
+	while (parse.seconds < seconds || ingest.seconds < seconds) {
+		bench_pass_gmime(items, &parse);
+		bench_pass_ingest(items, db, &ingest);
+	}
+	double ingest_mps = bench_rate(ingest.messages, ingest.seconds);
+	double parse_mps = bench_rate(parse.messages, parse.seconds);
+	printf("ingest+store: %.0f msg/s, %.1f MB/s; parse-only: %.0f msg/s, %.1f MB/s; ratio %.2f "
+	       "(%u messages, %.1f MB per pass)\n",
+	       ingest_mps, bench_rate(ingest.bytes, ingest.seconds) / 1e6, parse_mps,
+	       bench_rate(parse.bytes, parse.seconds) / 1e6, parse_mps > 0 ? ingest_mps / parse_mps : 0,
+	       items->len, (double)parse.bytes / (double)parse.messages * items->len / 1e6);
+	g_clear_pointer(&items, g_ptr_array_unref);
+	ingest_shutdown();
+	g_free(corpus);
+	g_free(dir);
+	return 0;
+}
