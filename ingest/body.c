@@ -83,7 +83,7 @@ ingest_filename(IngestCtx *ctx, GMimeObject *obj)
 /* ---- attachments --------------------------------------------------------- */
 
 typedef struct {
-	GChecksum *sum;
+	IngestSha256 sum;
 	IngestFpHash fp;
 	gboolean want_fp;
 	guint64 size;
@@ -93,7 +93,7 @@ static void
 ingest_digest_chunk(const guint8 *data, gsize len, gpointer user_data)
 {
 	IngestDigest *d = user_data;
-	g_checksum_update(d->sum, data, len);
+	ingest_sha256_update(&d->sum, data, len);
 	if (d->want_fp)
 		ingest_fp_hash_update(&d->fp, data, len);
 	d->size += len;
@@ -109,8 +109,7 @@ ingest_attachment_finish(IngestCtx *ctx, IngestDigest *d, char *type, char *file
 	att->filename = filename;
 	att->content_type = type;
 	att->size = d->size;
-	g_strlcpy(att->sha256, g_checksum_get_string(d->sum), sizeof att->sha256);
-	g_checksum_free(d->sum);
+	ingest_sha256_finish(&d->sum, att->sha256);
 	g_ptr_array_add(ctx->fp_attachments, d->want_fp ? ingest_fp_hash_finish(&d->fp) : g_strdup(att->sha256));
 	g_ptr_array_add(ctx->msg->attachments, att);
 }
@@ -118,7 +117,7 @@ ingest_attachment_finish(IngestCtx *ctx, IngestDigest *d, char *type, char *file
 static void
 ingest_digest_init(IngestDigest *d, gboolean want_fp)
 {
-	d->sum = g_checksum_new(G_CHECKSUM_SHA256);
+	ingest_sha256_init(&d->sum);
 	d->want_fp = want_fp;
 	d->size = 0;
 	if (want_fp)
@@ -272,26 +271,47 @@ ingest_part_charset(GMimePart *part, gboolean html, const GByteArray *bytes)
 	return html ? ingest_html_sniff_charset((const char *)bytes->data, bytes->len) : NULL;
 }
 
-void
-ingest_body_extract(IngestCtx *ctx)
+static char *
+ingest_part_text(IngestCtx *ctx, GMimePart *part, gboolean html)
 {
-	IngestMessage *msg = ctx->msg;
-	GMimePart *part = ctx->plain_part ? ctx->plain_part : ctx->html_part;
-	if (!part) {
-		msg->body_text = g_strdup("");
-		return;
-	}
-	gboolean html = part == ctx->html_part;
 	g_autoptr(GByteArray) bytes = g_byte_array_new();
 	ingest_part_decode(ctx, part, ingest_bytes_chunk, bytes);
 	g_autofree char *charset = ingest_part_charset(part, html, bytes);
 	char *text = ingest_eol_normalise(
 		ingest_charset_decode(ctx, (const char *)bytes->data, bytes->len, charset, "body"));
-	if (html) {
-		msg->body_text = ingest_html_to_text(text, strlen(text));
-		g_free(text);
-	} else {
-		msg->body_text = text;
+	if (!html)
+		return text;
+	char *reduced = ingest_html_to_text(text, strlen(text));
+	g_free(text);
+	return reduced;
+}
+
+static gboolean
+ingest_is_blank_text(const char *text)
+{
+	for (; *text; text++)
+		if (!g_ascii_isspace(*text))
+			return FALSE;
+	return TRUE;
+}
+
+void
+ingest_body_extract(IngestCtx *ctx)
+{
+	IngestMessage *msg = ctx->msg;
+	if (ctx->plain_part) {
+		msg->body_text = ingest_part_text(ctx, ctx->plain_part, FALSE);
+		msg->body_type = g_strdup("text/plain");
+		/* An empty plain alternative beside real HTML says nothing. */
+		if (!ctx->html_part || !ingest_is_blank_text(msg->body_text))
+			return;
+		g_clear_pointer(&msg->body_text, g_free);
+		g_clear_pointer(&msg->body_type, g_free);
 	}
-	msg->body_type = g_strdup(html ? "text/html" : "text/plain");
+	if (ctx->html_part) {
+		msg->body_text = ingest_part_text(ctx, ctx->html_part, TRUE);
+		msg->body_type = g_strdup("text/html");
+		return;
+	}
+	msg->body_text = g_strdup("");
 }

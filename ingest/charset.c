@@ -218,14 +218,63 @@ ingest_decode_latin1ish(IngestCtx *ctx, const char *data, gsize len, const char 
 	return ingest_cp1252_decode(copy, n);
 }
 
+/* glibc unloads a gconv module soon after its last descriptor is closed and
+ * loads it again (dlopen) at the next iconv_open(): that was a tenth of the
+ * parse time, in GMime's header decoding and ours. Holding one descriptor
+ * per charset once seen keeps its module loaded. */
+#define INGEST_MAX_PINS 256
+static GMutex ingest_pin_lock;
+static GHashTable *ingest_pins; /* iconv name -> GIConv, never used to convert */
+
+static void
+ingest_iconv_close_pin(gpointer cd)
+{
+	g_iconv_close((GIConv)cd);
+}
+
+static void
+ingest_charset_pin(const char *iconv_name)
+{
+	g_mutex_lock(&ingest_pin_lock);
+	if (ingest_pins && g_hash_table_size(ingest_pins) < INGEST_MAX_PINS &&
+	    !g_hash_table_contains(ingest_pins, iconv_name)) {
+		GIConv cd = g_iconv_open("UTF-8", iconv_name);
+		if (cd != (GIConv)-1)
+			g_hash_table_insert(ingest_pins, g_strdup(iconv_name), cd);
+	}
+	g_mutex_unlock(&ingest_pin_lock);
+}
+
+void
+ingest_charset_init(void)
+{
+	g_mutex_lock(&ingest_pin_lock);
+	ingest_pins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ingest_iconv_close_pin);
+	g_mutex_unlock(&ingest_pin_lock);
+	/* GMime's fallback charsets for raw 8-bit headers (ingest.c). */
+	ingest_charset_pin("CP1252");
+	ingest_charset_pin("ISO-8859-1");
+}
+
+void
+ingest_charset_shutdown(void)
+{
+	g_mutex_lock(&ingest_pin_lock);
+	g_clear_pointer(&ingest_pins, g_hash_table_unref);
+	g_mutex_unlock(&ingest_pin_lock);
+}
+
 static char *
 ingest_decode_iconv(IngestCtx *ctx, const char *data, gsize len, const char *lower, const char *what)
 {
-	GIConv cd = g_iconv_open("UTF-8", ingest_charset_iconv_name(lower));
+	const char *name = ingest_charset_iconv_name(lower);
+	g_autofree char *dashed = NULL;
+	GIConv cd = g_iconv_open("UTF-8", name);
 	if (cd == (GIConv)-1 && strchr(lower, '_')) {
 		/* "koi8_r", "shift_jis": iconv wants hyphens. */
-		g_autofree char *dashed = g_strdelimit(g_strdup(lower), "_", '-');
-		cd = g_iconv_open("UTF-8", ingest_charset_iconv_name(dashed));
+		dashed = g_strdelimit(g_strdup(lower), "_", '-');
+		name = ingest_charset_iconv_name(dashed);
+		cd = g_iconv_open("UTF-8", name);
 	}
 	if (cd == (GIConv)-1) {
 		if (ctx)
@@ -233,6 +282,7 @@ ingest_decode_iconv(IngestCtx *ctx, const char *data, gsize len, const char *low
 				    lower);
 		return ingest_decode_utf8ish(NULL, data, len, NULL, what);
 	}
+	ingest_charset_pin(name);
 	gsize n_bad = 0;
 	char *text = ingest_iconv_lossy(cd, data, len, &n_bad);
 	g_iconv_close(cd);

@@ -18,56 +18,59 @@ ingest_is_ws(guint8 c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+/* Whitespace-free runs are gathered into blocks: hashing each short run on
+ * its own costs more than the copy. */
 static void
-ingest_sum_update_nows(GChecksum *sum, const guint8 *data, gsize len)
+ingest_sum_update_nows(IngestSha256 *sum, const guint8 *data, gsize len)
 {
-	gsize run = 0;
+	guint8 block[4096];
+	gsize n = 0;
 	for (gsize i = 0; i < len; i++) {
-		if (!ingest_is_ws(data[i]))
+		if (ingest_is_ws(data[i]))
 			continue;
-		if (i > run)
-			g_checksum_update(sum, data + run, i - run);
-		run = i + 1;
+		block[n++] = data[i];
+		if (n == sizeof block) {
+			ingest_sha256_update(sum, block, n);
+			n = 0;
+		}
 	}
-	if (len > run)
-		g_checksum_update(sum, data + run, len - run);
+	ingest_sha256_update(sum, block, n);
 }
 
 void
 ingest_fp_hash_init(IngestFpHash *h)
 {
-	h->sum = g_checksum_new(G_CHECKSUM_SHA256);
+	ingest_sha256_init(&h->sum);
 }
 
 void
 ingest_fp_hash_update(IngestFpHash *h, const guint8 *data, gsize len)
 {
-	ingest_sum_update_nows(h->sum, data, len);
+	ingest_sum_update_nows(&h->sum, data, len);
 }
 
 char *
 ingest_fp_hash_finish(IngestFpHash *h)
 {
-	char *hex = g_strdup(g_checksum_get_string(h->sum));
-	g_checksum_free(h->sum);
-	h->sum = NULL;
-	return hex;
+	char hex[65];
+	ingest_sha256_finish(&h->sum, hex);
+	return g_strdup(hex);
 }
 
 static void
-ingest_sum_field(GChecksum *sum, const char *text, gboolean strip_ws)
+ingest_sum_field(IngestSha256 *sum, const char *text, gboolean strip_ws)
 {
 	if (text && strip_ws)
 		ingest_sum_update_nows(sum, (const guint8 *)text, strlen(text));
 	else if (text)
-		g_checksum_update(sum, (const guint8 *)text, strlen(text));
-	g_checksum_update(sum, (const guint8 *)"", 1); /* the NUL between fields */
+		ingest_sha256_update(sum, (const guint8 *)text, strlen(text));
+	ingest_sha256_update(sum, (const guint8 *)"", 1); /* the NUL between fields */
 }
 
 /* Keys of one role in header order, '\n' between them (a key never holds a
  * line end). An address without a key counts as written, lower-cased. */
 static void
-ingest_sum_role(GChecksum *sum, const IngestMessage *msg, IngestRole role)
+ingest_sum_role(IngestSha256 *sum, const IngestMessage *msg, IngestRole role)
 {
 	gboolean first = TRUE;
 	for (guint i = 0; i < msg->addresses->len; i++) {
@@ -75,18 +78,18 @@ ingest_sum_role(GChecksum *sum, const IngestMessage *msg, IngestRole role)
 		if (a->role != role)
 			continue;
 		if (!first)
-			g_checksum_update(sum, (const guint8 *)"\n", 1);
+			ingest_sha256_update(sum, (const guint8 *)"\n", 1);
 		g_autofree char *fallback = a->key ? NULL : g_utf8_strdown(a->address, -1);
 		const char *key = a->key ? a->key : fallback;
-		g_checksum_update(sum, (const guint8 *)key, strlen(key));
+		ingest_sha256_update(sum, (const guint8 *)key, strlen(key));
 		first = FALSE;
 	}
-	g_checksum_update(sum, (const guint8 *)"", 1);
+	ingest_sha256_update(sum, (const guint8 *)"", 1);
 }
 
 /* Everything but the Message-ID, in a fixed order. */
 static void
-ingest_sum_content(GChecksum *sum, const IngestCtx *ctx)
+ingest_sum_content(IngestSha256 *sum, const IngestCtx *ctx)
 {
 	const IngestMessage *msg = ctx->msg;
 	ingest_sum_field(sum, ctx->raw_date ? ctx->raw_date : "", TRUE);
@@ -97,22 +100,23 @@ ingest_sum_content(GChecksum *sum, const IngestCtx *ctx)
 	ingest_sum_field(sum, msg->body_text, TRUE);
 	for (guint i = 0; i < ctx->fp_attachments->len; i++) {
 		const char *hex = g_ptr_array_index(ctx->fp_attachments, i);
-		g_checksum_update(sum, (const guint8 *)hex, strlen(hex));
-		g_checksum_update(sum, (const guint8 *)"\n", 1);
+		ingest_sha256_update(sum, (const guint8 *)hex, strlen(hex));
+		ingest_sha256_update(sum, (const guint8 *)"\n", 1);
 	}
 }
 
 static char *
 ingest_sum_with_tag(const IngestCtx *ctx, const char *tag, const char *message_id)
 {
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
-	ingest_sum_field(sum, tag, FALSE);
+	IngestSha256 sum;
+	ingest_sha256_init(&sum);
+	ingest_sum_field(&sum, tag, FALSE);
 	if (message_id)
-		ingest_sum_field(sum, message_id, FALSE);
-	ingest_sum_content(sum, ctx);
-	char *hex = g_strdup(g_checksum_get_string(sum));
-	g_checksum_free(sum);
-	return hex;
+		ingest_sum_field(&sum, message_id, FALSE);
+	ingest_sum_content(&sum, ctx);
+	char hex[65];
+	ingest_sha256_finish(&sum, hex);
+	return g_strdup(hex);
 }
 
 void

@@ -36,6 +36,7 @@ ingest_init(void)
 	if (ingest_init_count++ == 0) {
 		g_mime_init();
 		ingest_base_options = ingest_base_options_new();
+		ingest_charset_init();
 	}
 	g_mutex_unlock(&ingest_init_lock);
 }
@@ -45,6 +46,7 @@ ingest_shutdown(void)
 {
 	g_mutex_lock(&ingest_init_lock);
 	if (ingest_init_count > 0 && --ingest_init_count == 0) {
+		ingest_charset_shutdown();
 		g_mime_parser_options_free(ingest_base_options);
 		ingest_base_options = NULL;
 		g_mime_shutdown();
@@ -132,7 +134,7 @@ ingest_parser_warning(gint64 offset, GMimeParserWarning code, const char *item, 
 		ingest_warn(user_data, "%s", ingest_parser_warning_text(code));
 }
 
-GMimeParserOptions *
+static GMimeParserOptions *
 ingest_parser_options_new(IngestCtx *ctx)
 {
 	GMimeParserOptions *o = g_mime_parser_options_clone(ingest_base_options);
@@ -414,14 +416,36 @@ ingest_layout_warn(IngestCtx *ctx, const IngestLayout *lay)
 		ingest_warn(ctx, "CR-only line ends (old Mac format) converted to LF");
 }
 
+/* The caller's bytes are lent to GMime, not copied: a GByteArray wrapped
+ * around them (GMime only reads), released without freeing its data once
+ * the message objects are gone. */
 static GMimeStream *
-ingest_parse_stream(const IngestSource *src, const IngestLayout *lay)
+ingest_borrow_stream(const guint8 *data, gsize len, GByteArray **borrowed)
 {
+	*borrowed = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(*borrowed);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	return stream;
+}
+
+static GMimeStream *
+ingest_parse_stream(const IngestSource *src, const IngestLayout *lay, GByteArray **borrowed)
+{
+	*borrowed = NULL;
 	if (lay->bare_cr || lay->indented)
 		return g_mime_stream_mem_new_with_byte_array(ingest_layout_repair(src->data, src->len, lay));
 	if (src->mapped)
 		return g_mime_stream_substream(src->mapped, (gint64)lay->start, (gint64)src->len);
+	if (src->len - lay->start <= G_MAXUINT)
+		return ingest_borrow_stream(src->data + lay->start, src->len - lay->start, borrowed);
 	return g_mime_stream_mem_new_with_buffer((const char *)src->data + lay->start, src->len - lay->start);
+}
+
+static void
+ingest_borrow_end(GByteArray *borrowed)
+{
+	if (borrowed)
+		g_byte_array_free(borrowed, FALSE); /* the data stays the caller's */
 }
 
 /* ---- headers ------------------------------------------------------------------ */
@@ -604,17 +628,21 @@ ingest_parse_source(const IngestSource *src, gint64 received_at, GError **error)
 	ctx.options = ingest_parser_options_new(&ctx);
 	msg->raw_size = src->len;
 	ingest_layout_warn(&ctx, &lay);
-	g_autoptr(GMimeStream) stream = ingest_parse_stream(src, &lay);
-	g_autoptr(GMimeParser) parser = g_mime_parser_new_with_stream(stream);
+	GByteArray *borrowed;
+	GMimeStream *stream = ingest_parse_stream(src, &lay, &borrowed);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	GMimeMessage *message = g_mime_parser_construct_message(parser, ctx.options);
-	if (message) {
+	if (message)
 		ingest_extract(&ctx, message, received_at);
-		/* Before the options: GMime objects keep a pointer to them. */
-		g_object_unref(message);
-	}
+	/* The message goes first: its parts read the stream's memory, and GMime
+	 * objects keep a pointer to the options. */
+	g_clear_object(&message);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	ingest_borrow_end(borrowed);
 	ingest_ctx_clear(&ctx);
-	if (!message) {
+	if (!msg->fingerprint[0]) {
 		g_set_error_literal(error, INGEST_ERROR, INGEST_ERROR_NOT_A_MESSAGE,
 				    "no message header block could be parsed");
 		return NULL;

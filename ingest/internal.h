@@ -12,13 +12,9 @@
 /* GMime 3.2 declares no g_autoptr() support of its own. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeStream, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeFilter, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParser, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeMessage, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeContentType, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeContentDisposition, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(InternetAddressList, g_object_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(InternetAddress, g_object_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeParserOptions, g_mime_parser_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GMimeReferences, g_mime_references_free)
 
 /* Deeper MIME trees are legal but only ever seen in attacks; GMime itself
@@ -43,12 +39,13 @@ typedef struct {
 
 /* ingest.c */
 void ingest_warn(IngestCtx *ctx, const char *format, ...) G_GNUC_PRINTF(2, 3);
-GMimeParserOptions *ingest_parser_options_new(IngestCtx *ctx);
 
 /* charset.c: always returns valid UTF-8 (newly allocated). WHAT names the
  * text in warnings ("body", "Subject", ...); CTX may be NULL. */
 char *ingest_charset_decode(IngestCtx *ctx, const char *data, gsize len, const char *charset,
 			    const char *what);
+void ingest_charset_init(void);
+void ingest_charset_shutdown(void);
 /* The character a Windows-1252 byte stands for. */
 gunichar ingest_cp1252_char(guint8 byte);
 
@@ -79,11 +76,12 @@ char *ingest_object_param(IngestCtx *ctx, GMimeObject *obj, const char *header, 
  * decoded here rather than by GMime: GMime #150). */
 typedef void (*IngestChunkFunc)(const guint8 *data, gsize len, gpointer user_data);
 void ingest_part_decode(IngestCtx *ctx, GMimePart *part, IngestChunkFunc func, gpointer user_data);
-/* Base64 through GLib, which (unlike GMime 3.2.13) keeps decoding after a
- * mid-stream '=': "aGVsbG8=d29ybGQ=" is "helloworld". */
+/* Base64 by GLib's rule (unlike GMime 3.2.13, decoding goes on after a
+ * mid-stream '='): "aGVsbG8=d29ybGQ=" is "helloworld". */
 typedef struct {
-	gint state;
-	guint save;
+	int state;	    /* digits of the current group so far (0..3) */
+	guint32 save;	    /* their bits */
+	int eq;		    /* which of the last two digits were '=' */
 	gsize invalid;	    /* bytes outside the alphabet (whitespace excluded) */
 	gboolean padded;    /* a '=' was seen ... */
 	gboolean restarted; /* ... and more data followed it */
@@ -95,12 +93,22 @@ gsize ingest_base64_step(IngestBase64 *b64, const char *in, gsize len, guint8 *o
  * *INCOMPLETE is set when a lone character had to be dropped. */
 gsize ingest_base64_finish(IngestBase64 *b64, guint8 *out, gboolean *incomplete);
 
+/* sha256.c */
+typedef struct {
+	void *hd;	      /* gnutls_hash_hd_t */
+	GChecksum *fallback; /* when GnuTLS refuses */
+} IngestSha256;
+void ingest_sha256_init(IngestSha256 *s);
+void ingest_sha256_update(IngestSha256 *s, const void *data, gsize len);
+/* Writes the lower-case hex digest and frees the state. */
+void ingest_sha256_finish(IngestSha256 *s, char hex[65]);
+
 /* fingerprint.c */
 void ingest_fingerprint_finish(IngestCtx *ctx);
 /* SHA-256 of DATA with the ASCII whitespace bytes left out: the same for
  * CRLF and LF copies, or a copy whose long lines an MTA broke. */
 typedef struct {
-	GChecksum *sum;
+	IngestSha256 sum;
 } IngestFpHash;
 void ingest_fp_hash_init(IngestFpHash *h);
 void ingest_fp_hash_update(IngestFpHash *h, const guint8 *data, gsize len);

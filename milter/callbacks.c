@@ -24,7 +24,8 @@ typedef struct {
 typedef struct {
 	/* connection */
 	gboolean can_setsymlist;
-	gboolean mail_noreply; /* SMFIP_NR_MAIL negotiated: MAIL gets no answer */
+	/* SMFIP_NR_* negotiated: the MTA does not wait for these answers */
+	gboolean mail_noreply, header_noreply, body_noreply;
 	/* transaction (reset at MAIL, abort and end of message) */
 	char *envelope_from;  /* as received */
 	char *from_key;	      /* its address key, or NULL (null sender) */
@@ -122,11 +123,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	/* Steps we do not need; the MTA skips them when it can. */
 	unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NOEOH;
 	*pf1 = (f1 & skip) | (f1 & SMFIP_HDR_LEADSPC);
-	/* MAIL is never refused here: spare the MTA waiting for its answer. */
-	if (f1 & SMFIP_NR_MAIL) {
-		*pf1 |= SMFIP_NR_MAIL;
-		s->mail_noreply = TRUE;
-	}
+	/* MAIL, header fields and body chunks are never refused (a spooling
+	 * failure is reported at the end): spare the MTA a round trip each. */
+	s->mail_noreply = (f1 & SMFIP_NR_MAIL) != 0;
+	s->header_noreply = (f1 & SMFIP_NR_HDR) != 0;
+	s->body_noreply = (f1 & SMFIP_NR_BODY) != 0;
+	*pf1 |= f1 & (SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY);
 	*pf2 = 0;
 	*pf3 = 0;
 	if (s->can_setsymlist) {
@@ -295,14 +297,15 @@ static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	MilterSession *s = session_get(ctx);
+	sfsistat done = s->header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	if (!s->in_body)
-		return SMFIS_CONTINUE;
+		return done;
 	gboolean lead = value[0] == ' ' || value[0] == '\t';
 	spool_header(s, name, value, lead);
 	if (!g_ascii_strcasecmp(name, "Authentication-Results") &&
 		 milter_dmarc_pass(value, milter_server->config->trusted_authserv_id))
 		s->dmarc_pass = TRUE;
-	return SMFIS_CONTINUE;
+	return done;
 }
 
 static void
@@ -318,11 +321,11 @@ static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	MilterSession *s = session_get(ctx);
-	if (!s->in_body)
-		return SMFIS_CONTINUE;
-	body_start(s);
-	spool_add(s, chunk, len);
-	return SMFIS_CONTINUE;
+	if (s->in_body) {
+		body_start(s);
+		spool_add(s, chunk, len);
+	}
+	return s->body_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* ---- end of message ------------------------------------------------------- */
@@ -359,6 +362,20 @@ eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const 
 	return TRUE;
 }
 
+typedef struct {
+	const IngestMessage *msg;
+	const IngestInput *raw;
+	const StoreSource *source;
+	AssocFiled filed;
+} EomWrite;
+
+static gboolean
+eom_write(Store *store, gpointer data, GError **error)
+{
+	EomWrite *w = data;
+	return assoc_file_parsed(store, milter_server->config, w->msg, w->raw, w->source, &w->filed, error);
+}
+
 static gboolean
 eom_file_one(Store *store, MilterSession *s, const IngestMessage *msg, const IngestInput *raw,
 	     const MilterDropbox *d, GError **error)
@@ -372,26 +389,16 @@ eom_file_one(Store *store, MilterSession *s, const IngestMessage *msg, const Ing
 		.envelope_rcpts = (const char *const *)s->rcpts->pdata,
 		.dropbox = d->key,
 	};
-	AssocFiled filed = { 0 };
-	g_mutex_lock(&milter_server->write_lock);
-	gboolean ok = store_begin(store, error);
-	if (ok && !assoc_file_parsed(store, milter_server->config, msg, raw, &src, &filed, error)) {
-		store_rollback(store);
-		ok = FALSE;
-	}
-	ok = ok && store_commit(store, error);
-	g_mutex_unlock(&milter_server->write_lock);
+	EomWrite w = { msg, raw, &src, { 0 } };
+	gboolean ok = milter_writer_run(milter_server->writer, store, eom_write, &w, error);
 	g_ptr_array_remove_index(s->rcpts, s->rcpts->len - 1);
-	if (!ok) {
-		assoc_filed_clear(&filed);
-		return FALSE;
-	}
-	g_message("%s: filed <%s> for user %s (dropbox %s): message %" G_GINT64_FORMAT "%s, %u link(s)%s",
-		  session_qid(s), filed.message_id ? filed.message_id : "", d->user_id, d->key, filed.message,
-		  filed.new_source ? "" : " (re-delivery, already stored)", filed.n_links,
-		  filed.unmatched ? ", no CRM match" : "");
-	assoc_filed_clear(&filed);
-	return TRUE;
+	if (ok)
+		g_message("%s: filed <%s> for user %s (dropbox %s): message %" G_GINT64_FORMAT "%s, %u link(s)%s",
+			  session_qid(s), w.filed.message_id ? w.filed.message_id : "", d->user_id, d->key,
+			  w.filed.message, w.filed.new_source ? "" : " (re-delivery, already stored)", w.filed.n_links,
+			  w.filed.unmatched ? ", no CRM match" : "");
+	assoc_filed_clear(&w.filed);
+	return ok;
 }
 
 static gboolean

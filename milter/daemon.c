@@ -95,7 +95,7 @@ milter_daemon_run(CommonConfig *config, gboolean foreground)
 {
 	g_autoptr(GError) error = NULL;
 	MilterServer server = { .config = config, .pool = milter_pool_new(config, (guint)config->milter_workers) };
-	g_mutex_init(&server.write_lock);
+	server.writer = milter_writer_new();
 	g_mutex_init(&server.large_lock);
 	int status = 1;
 	smfi_settimeout(config->milter_timeout);
@@ -117,7 +117,7 @@ out:
 	if (error)
 		g_critical("%s", error->message);
 	milter_pool_free(server.pool);
-	g_mutex_clear(&server.write_lock);
+	milter_writer_free(server.writer);
 	g_mutex_clear(&server.large_lock);
 	return status;
 }

@@ -28,6 +28,21 @@ Store *milter_pool_get(MilterPool *pool, GError **error);
  * I/O error): close it instead of keeping it. */
 void milter_pool_put(MilterPool *pool, Store *store, gboolean broken);
 
+/* ---- writer.c: group commit of concurrent messages ---- */
+
+typedef struct MilterWriter MilterWriter;
+typedef gboolean (*MilterWriteFunc)(Store *store, gpointer data, GError **error);
+
+MilterWriter *milter_writer_new(void);
+void milter_writer_free(MilterWriter *writer);
+/* Run FUNC (which writes through STORE, without BEGIN/COMMIT of its own)
+ * in a transaction shared with the calls of other threads arriving at the
+ * same time, and return once that transaction is committed. A failing FUNC
+ * is rolled back alone; a failing COMMIT fails every call in it. STORE is
+ * the calling thread's own connection. */
+gboolean milter_writer_run(MilterWriter *writer, Store *store, MilterWriteFunc func, gpointer data,
+			   GError **error);
+
 /* ---- spool.c: a message body, in memory up to a limit, then in a file ---- */
 
 typedef struct {
@@ -56,10 +71,10 @@ const char *milter_key_domain(const char *key);
 typedef struct {
 	CommonConfig *config;
 	MilterPool *pool;
-	/* One writer at a time inside the process: threads queue here and are
-	 * woken at once, instead of polling SQLite's lock with the busy
-	 * handler's sleeps. Parsing happens before, in parallel. */
-	GMutex write_lock;
+	/* One writer at a time inside the process, committing for everybody
+	 * waiting (group commit) instead of each polling SQLite's lock with
+	 * the busy handler's sleeps. Parsing happens before, in parallel. */
+	MilterWriter *writer;
 	/* Messages that spilled to disk are parsed one at a time: parsing
 	 * holds a few times the body in memory, and this keeps the milter's
 	 * peak memory independent of how many large messages arrive at once. */

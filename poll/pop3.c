@@ -8,11 +8,35 @@
 
 struct PollPop3 {
 	CURL *curl;
+	gboolean implicit;
 	char *base; /* pop3[s]://host:port/ */
 	PollEndpoint ep;
 	char *host;
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* curl's TLS errors name neither the certificate nor the reason: on
+ * implicit TLS, a handshake of our own (the IMAP TLS layer) finds both. */
+static gboolean
+pop3_tls_probe(PollPop3 *p, GError **error)
+{
+	if (!p->implicit)
+		return FALSE;
+	g_autoptr(GError) e = NULL;
+	int fd = poll_net_connect(&p->ep, &e);
+	if (fd < 0)
+		return FALSE;
+	mailstream_low *low = poll_tls_low_new(fd, &p->ep, &e);
+	if (low) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		return FALSE;
+	}
+	if (!g_error_matches(e, POLL_ERROR, POLL_ERROR_TLS))
+		return FALSE;
+	g_propagate_error(error, g_steal_pointer(&e));
+	return TRUE;
+}
 
 static gboolean
 pop3_fail(PollPop3 *p, CURLcode rc, const char *what, GError **error)
@@ -36,6 +60,8 @@ pop3_fail(PollPop3 *p, CURLcode rc, const char *what, GError **error)
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_USE_SSL_FAILED:
+		if (pop3_tls_probe(p, error))
+			break;
 		g_set_error(error, POLL_ERROR, POLL_ERROR_TLS, "TLS with %s port %d failed: %s%s", p->ep.host,
 			    p->ep.port, detail,
 			    p->ep.ca_file && *p->ep.ca_file ? "" : " (a private CA? set [poll] ca_file)");
@@ -101,6 +127,7 @@ poll_pop3_open(const PollEndpoint *ep, const char *tls, const char *user, const 
 	p->ep.host = p->host;
 	p->ep.ca_file = ep->ca_file ? g_intern_string(ep->ca_file) : NULL;
 	gboolean implicit = !g_strcmp0(tls, "implicit");
+	p->implicit = implicit;
 	gboolean v6 = strchr(ep->host, ':') != NULL;
 	p->base = g_strdup_printf("%s://%s%s%s:%d/", implicit ? "pop3s" : "pop3", v6 ? "[" : "", ep->host,
 				  v6 ? "]" : "", ep->port);

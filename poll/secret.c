@@ -164,17 +164,17 @@ secret_run_token_command(const char *command, GError **error)
 	int status = 0;
 	g_autoptr(GError) e = NULL;
 	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &e)) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_AUTH, "cannot run the OAuth2 token command: %s", e->message);
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "cannot run the OAuth2 token command: %s", e->message);
 		return NULL;
 	}
 	if (!g_spawn_check_wait_status(status, &e)) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_AUTH, "the OAuth2 token command failed (%s): %s", e->message,
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command failed (%s): %s", e->message,
 			    g_strstrip(err));
 		return NULL;
 	}
 	g_strstrip(out);
 	if (!*out) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_AUTH, "the OAuth2 token command printed no token");
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command printed no token");
 		return NULL;
 	}
 	return g_steal_pointer(&out);

@@ -165,6 +165,124 @@ sync_imap_next_batch(Sync *s, GArray *uids, GArray *sizes, guint *pos)
 	return batch;
 }
 
+/* The batches of this pass, within memory and the day's budget. */
+static GPtrArray *
+sync_imap_plan(Sync *s, GArray *uids, GArray *sizes, GPtrArray **plan_sizes)
+{
+	GPtrArray *plan = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	*plan_sizes = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+	guint64 saved = s->budget_used;
+	guint pos = 0;
+	while (pos < uids->len) {
+		guint first = pos;
+		GArray *batch = sync_imap_next_batch(s, uids, sizes, &pos);
+		if (batch->len == 0) {
+			g_array_unref(batch);
+			break; /* budget */
+		}
+		GArray *bs = g_array_new(FALSE, FALSE, sizeof(guint32));
+		g_array_append_vals(bs, &g_array_index(sizes, guint32, first), batch->len);
+		for (guint i = 0; i < bs->len; i++)
+			s->budget_used += g_array_index(bs, guint32, i);
+		g_ptr_array_add(plan, batch);
+		g_ptr_array_add(*plan_sizes, bs);
+	}
+	s->budget_used = saved; /* counted for real at each commit */
+	return plan;
+}
+
+/* ---- IMAP fetch pipeline ----
+ * A fetcher thread downloads the next batch while this thread parses and
+ * commits the previous one, so the server, TLS and libetpan work overlaps
+ * with GMime and SQLite. At most SYNC_PIPELINE_DEPTH fetched batches wait. */
+#define SYNC_PIPELINE_DEPTH 2
+
+typedef struct {
+	GArray *uids;	   /* NULL: the end marker */
+	GPtrArray *spools; /* NULL when the fetch failed */
+	GError *error;
+} SyncFetched;
+
+typedef struct {
+	PollImap *imap;
+	GPtrArray *plan, *plan_sizes;
+	guint64 memory_limit;
+	GAsyncQueue *done;   /* SyncFetched* */
+	GAsyncQueue *tokens; /* free slots */
+	volatile gint abort;
+	volatile gint *stop;
+} SyncFetcher;
+
+static void
+sync_fetched_free(SyncFetched *r)
+{
+	if (r->uids)
+		g_array_unref(r->uids);
+	if (r->spools)
+		g_ptr_array_unref(r->spools);
+	g_clear_error(&r->error);
+	g_free(r);
+}
+
+static gpointer
+sync_fetcher_main(gpointer data)
+{
+	SyncFetcher *f = data;
+	for (guint i = 0; i < f->plan->len; i++) {
+		g_async_queue_pop(f->tokens);
+		if (g_atomic_int_get(&f->abort) || (f->stop && g_atomic_int_get(f->stop)))
+			break;
+		SyncFetched *r = g_new0(SyncFetched, 1);
+		r->uids = g_array_ref(g_ptr_array_index(f->plan, i));
+		r->spools = poll_imap_fetch(f->imap, r->uids, g_ptr_array_index(f->plan_sizes, i), f->memory_limit,
+					    &r->error);
+		gboolean failed = r->spools == NULL;
+		g_async_queue_push(f->done, r);
+		if (failed)
+			break;
+	}
+	g_async_queue_push(f->done, g_new0(SyncFetched, 1));
+	return NULL;
+}
+
+static gboolean
+sync_imap_pipeline(Sync *s, PollImap *imap, const char *folder, guint32 uidvalidity, GPtrArray *plan,
+		   GPtrArray *plan_sizes, GError **error)
+{
+	if (plan->len == 0)
+		return TRUE;
+	SyncFetcher f = { .imap = imap, .plan = plan, .plan_sizes = plan_sizes,
+			  .memory_limit = s->ctx->config->poll_memory_limit, .done = g_async_queue_new(),
+			  .tokens = g_async_queue_new(), .stop = s->ctx->stop };
+	for (int i = 0; i < SYNC_PIPELINE_DEPTH; i++)
+		g_async_queue_push(f.tokens, GINT_TO_POINTER(1));
+	GThread *t = g_thread_new("imap-fetch", sync_fetcher_main, &f);
+	gboolean ok = TRUE;
+	for (;;) {
+		SyncFetched *r = g_async_queue_pop(f.done);
+		if (!r->uids) {
+			sync_fetched_free(r);
+			break;
+		}
+		if (ok && !r->spools) {
+			g_propagate_error(error, g_steal_pointer(&r->error));
+			ok = FALSE;
+		} else if (ok) {
+			SyncImapCursor cur = { folder, uidvalidity, g_array_index(r->uids, guint32, r->uids->len - 1) };
+			ok = sync_commit_batch(s, r->spools, &cur, error);
+		}
+		if (!ok)
+			g_atomic_int_set(&f.abort, 1);
+		/* Always free a slot: an aborting fetcher must get to its end. */
+		g_async_queue_push(f.tokens, GINT_TO_POINTER(1));
+		sync_fetched_free(r);
+	}
+	g_thread_join(t);
+	g_async_queue_unref(f.done);
+	g_async_queue_unref(f.tokens);
+	return ok;
+}
+
 static gboolean
 sync_imap_folder(Sync *s, PollImap *imap, const char *folder, GError **error)
 {
@@ -197,23 +315,9 @@ sync_imap_folder(Sync *s, PollImap *imap, const char *folder, GError **error)
 	s->total += uids->len;
 	if (!sync_status(s, "in_progress", NULL, error))
 		return FALSE;
-	guint pos = 0;
-	while (pos < uids->len && !sync_stopped(s)) {
-		guint first = pos;
-		g_autoptr(GArray) batch = sync_imap_next_batch(s, uids, sizes, &pos);
-		if (batch->len == 0)
-			break; /* budget */
-		g_autoptr(GArray) batch_sizes = g_array_new(FALSE, FALSE, sizeof(guint32));
-		g_array_append_vals(batch_sizes, &g_array_index(sizes, guint32, first), batch->len);
-		g_autoptr(GPtrArray) spools =
-			poll_imap_fetch(imap, batch, batch_sizes, s->ctx->config->poll_memory_limit, error);
-		if (!spools)
-			return FALSE;
-		SyncImapCursor cur = { folder, uidvalidity, g_array_index(batch, guint32, batch->len - 1) };
-		if (!sync_commit_batch(s, spools, &cur, error))
-			return FALSE;
-	}
-	return TRUE;
+	g_autoptr(GPtrArray) plan_sizes = NULL;
+	g_autoptr(GPtrArray) plan = sync_imap_plan(s, uids, sizes, &plan_sizes);
+	return sync_imap_pipeline(s, imap, folder, uidvalidity, plan, plan_sizes, error);
 }
 
 static gboolean

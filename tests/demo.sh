@@ -40,8 +40,11 @@ if runuser -u nobody -- test -w "$PWD/demo" 2>/dev/null; then
 	sed -i "s|^database = .*|database = $DB|" "$CONF"
 	"$BIN/bccdrop" init --db "$DB" >/dev/null
 fi
-cp "$CONF" demo/bccdrop.conf
 DEMO_DB=$PWD/demo/bccdrop.db
+rm -f demo/bccdrop.conf
+
+step "configuration: the embedded defaults, plus these settings"
+grep -vE '^(#|$)|= *$' "$CONF"
 
 step "importing the sample CRM (contrib/demo/)"
 for kind in users stages contacts deals; do

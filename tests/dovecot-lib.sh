@@ -86,14 +86,37 @@ dovecot_start() {
 	done
 }
 
+# PIDs whose parent is our Dovecot master (from /proc: no procps needed).
+dovecot_children() {
+	local st rest
+	for st in /proc/[0-9]*/stat; do
+		read -r rest <"$st" 2>/dev/null || continue
+		rest=${rest##*) }	# after "pid (comm) "
+		set -- $rest
+		[ "$2" = "$DC_PID" ] && { st=${st#/proc/}; echo "${st%/stat}"; }
+	done
+}
+
+dovecot_all_dead() {	# PID...
+	local p st
+	for p in "$@"; do
+		read -r st <"/proc/$p/stat" 2>/dev/null || continue
+		st=${st##*) }
+		[ "${st%% *}" = Z ] || return 1
+	done
+}
+
 dovecot_stop() {	# [KILL]: no clean shutdown (a crash)
 	[ -n "$DC_PID" ] || return 0
 	if [ "${1:-}" = KILL ]; then
 		# The master and every process it started (imap, login, auth):
 		# the whole server dies at once, connections included.
-		kill -KILL $(pgrep -P "$DC_PID") "$DC_PID" 2>/dev/null
-		# The master's children notice on their own; wait for the ports.
-		wait_for 10 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$DC_IMAP) 2>/dev/null"
+		local pids
+		pids="$(dovecot_children) $DC_PID"
+		kill -KILL $pids 2>/dev/null
+		# Gone or zombie (nobody may reap them here): only then are their
+		# sockets free for the next start.
+		wait_for 10 dovecot_all_dead $pids
 	else
 		bd_stop_pid "$DC_PID"
 	fi

@@ -100,8 +100,14 @@ milter_start() {
 	kill -0 "$MILTER_PID" 2>/dev/null || { diag "the milter exited: $(tail -n 3 "$WORK/milter.$MILTER_STARTS.log")"; return 1; }
 }
 MILTER_STARTS=0
+# PID has exited (a zombie not yet reaped by wait counts as gone).
+pid_gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+# TERM, and wait for the clean exit: libmilter's listener notices the stop
+# at its next poll timeout, a few seconds later.
 milter_stop() {
-	[ -n "$MILTER_PID" ] && bd_stop_pid "$MILTER_PID"
+	[ -n "$MILTER_PID" ] || return 0
+	kill -TERM "$MILTER_PID" 2>/dev/null
+	wait_for 15 pid_gone "$MILTER_PID" || kill -KILL "$MILTER_PID" 2>/dev/null
 	wait "$MILTER_PID" 2>/dev/null
 	MILTER_PID=
 }

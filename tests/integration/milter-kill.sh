@@ -59,4 +59,9 @@ is "deferred queue empty after retries" "$(find "$dir/queue/deferred" -type f | 
 is "nothing bounced" "$(grep -c 'status=bounced' "$dir/maillog")" 0
 check "the kill interrupted deliveries (they were deferred)" test "$deferred" -gt 0
 
+# MILTER_BIN=$B/asan/bin/bccdrop-milter runs all of the above under ASan/UBSan.
+milter_stop
+is "no sanitizer report or critical error from the milter" \
+	"$(milter_log | grep -cE 'Sanitizer|runtime error|LeakSanitizer|critical|CRITICAL')" 0
+
 done_testing

@@ -8,6 +8,10 @@ if ! command -v miltertest >/dev/null || ! command -v sqlite3 >/dev/null; then
 	echo "1..0 # SKIP miltertest or sqlite3 is not installed"; exit 0
 fi
 
+# The sanitizer build when there is one (make tests builds it): these
+# scripts walk every callback path, including the failure ones.
+[ -x "$B/asan/bin/bccdrop-milter" ] && MILTER_BIN=${MILTER_BIN:-$B/asan/bin/bccdrop-milter}
+diag "milter binary: ${MILTER_BIN:-$BIN/bccdrop-milter}"
 MILTER_DROPBOX_DOMAINS=crm.example
 milter_setup
 milter_seed
@@ -59,10 +63,25 @@ like "storage failure logged" "$(milter_log)" 'storing the message failed, answe
 check "milter still running after the failure" kill -0 "$MILTER_PID"
 chmod 0644 "$DB"
 
+# DMARC required: only a pass from the trusted authserv-id lets mail in.
+milter_stop
+sed -i 's/^\[milter\]$/[milter]\nrequire_dmarc = true\ntrusted_authserv_id = mx.corp.example/' "$CONF"
+check "milter starts with require_dmarc" milter_start
+check "DMARC required (miltertest)" mt dmarc
+is "DMARC pass from the trusted host: captured" \
+	"$(q "SELECT count(*) FROM messages WHERE message_id='mt-dmarc-pass@corp.example'")" 1
+is "DMARC pass from another host, or a DMARC failure: not captured" \
+	"$(q "SELECT count(*) FROM messages WHERE message_id IN ('mt-dmarc-untrusted@corp.example', 'mt-dmarc-fail@corp.example')")" 0
+
 # Clean shutdown on TERM: exit status 0, socket removed.
 kill -TERM "$MILTER_PID"
 wait "$MILTER_PID"
 is "TERM stops the milter cleanly" "$?" 0
 MILTER_PID=
+
+# MILTER_BIN=$B/asan/bin/bccdrop-milter runs all of the above under ASan/UBSan.
+milter_stop
+is "no sanitizer report or critical error from the milter" \
+	"$(milter_log | grep -cE 'Sanitizer|runtime error|LeakSanitizer|critical|CRITICAL')" 0
 
 done_testing

@@ -98,4 +98,9 @@ settle
 is "nothing left in the queue" "$(pf_queue_count main)" 0
 is "nothing bounced" "$(grep -c 'status=bounced' "${PF_DIR[main]}/maillog")" 0
 
+# MILTER_BIN=$B/asan/bin/bccdrop-milter runs all of the above under ASan/UBSan.
+milter_stop
+is "no sanitizer report or critical error from the milter" \
+	"$(milter_log | grep -cE 'Sanitizer|runtime error|LeakSanitizer|critical|CRITICAL')" 0
+
 done_testing

@@ -62,7 +62,12 @@ dovecot_stop KILL
 wait "$ppid"
 rc=$?
 mid=$(bd_sql 'SELECT count(*) FROM messages')
-if [ "$mid" -lt 2000 ]; then ok "killed mid-fetch ($mid of 2000 stored, poller exit $rc)"; else skip "the sync finished before the kill"; fi
+if [ "$mid" -lt 2000 ]; then
+	ok "killed mid-fetch ($mid of 2000 stored)"
+	is "the poller reports the failure (exit 1, no crash)" "$rc" 1
+else
+	skip "the sync finished before the kill"; skip "exit status after the kill"
+fi
 like "status failed with a reason" "$(bd_sql "SELECT status || ': ' || coalesce(reason, '') FROM mailbox_status WHERE mailbox_id=1")" "^(failed: .+|completed: )"
 dovecot_start
 bd_poll --once >"$WORK/once5.log" 2>&1 || sed 's/^/# once5: /' "$WORK/once5.log"

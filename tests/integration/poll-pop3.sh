@@ -43,4 +43,15 @@ bd_poll --once >"$WORK/once3.log" 2>&1
 bd_poll --once >>"$WORK/once3.log" 2>&1
 is "STARTTLS mailbox: 3 new messages, stored once" "$(bd_sql 'SELECT count(*) FROM messages'),$(bd_sql 'SELECT count(*) FROM sources WHERE mailbox_id=2')" "10,3"
 is "delete never: left on the server" "$(dovecot_count)" 3
+
+# after-days:2: kept while young, deleted once retrieved more than 2 days ago.
+bd mailbox add --user u1 --protocol pop3 --host 127.0.0.1 --port "$DC_POP3S" --tls implicit \
+	--username "$DC_USER" --password-file "$WORK/password" --delete after-days:2 >/dev/null
+bd mailbox activate 3 >/dev/null
+bd_poll --once >"$WORK/once4.log" 2>&1
+is "after-days: retrieved (same messages: no new message rows), kept on the server" "$(bd_sql 'SELECT count(*) FROM messages'),$(dovecot_count)" "10,3"
+BCCDROP_NOW=$(( $(date +%s) + 86400 )) bd_poll --once >>"$WORK/once4.log" 2>&1
+is "after-days: one day later still kept" "$(dovecot_count)" 3
+BCCDROP_NOW=$(( $(date +%s) + 3 * 86400 )) bd_poll --once >>"$WORK/once4.log" 2>&1
+is "after-days: three days later deleted" "$(dovecot_count),$(bd_sql 'SELECT count(*) FROM mailbox_pop3_uidls WHERE mailbox_id=3 AND deleted_at IS NOT NULL')" "0,3"
 done_testing

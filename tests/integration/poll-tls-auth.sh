@@ -20,8 +20,20 @@ like "the reason is named" "$out" "not trusted|issuer|signer"
 bd_poll --once >"$WORK/once1.log" 2>&1
 like "sync refused too: status failed with the TLS reason" "$(bd_sql 'SELECT status, reason FROM mailbox_status WHERE mailbox_id=1')" "^failed\|TLS certificate .*CN=localhost"
 is "nothing stored over an unverified connection" "$(bd_sql 'SELECT count(*) FROM messages')" 0
+# Exponential backoff (30 s, 60 s, ...) capped at backoff_max (60 s here).
+delay() { bd_sql "SELECT failures || ':' || CAST(round((julianday(next_attempt_at) - julianday('now')) * 86400 / 10) * 10 AS INTEGER) FROM mailbox_status WHERE mailbox_id=1"; }
+is "first failure: retry in 30 s" "$(delay)" "1:30"
+bd_poll --once >/dev/null 2>&1
+is "second failure: 60 s" "$(delay)" "2:60"
+bd_poll --once >/dev/null 2>&1
+is "third failure: capped at backoff_max" "$(delay)" "3:60"
 
+bd mailbox add --user u1 --protocol pop3 --host 127.0.0.1 --port "$DC_POP3S" --tls implicit \
+	--username "$DC_USER" --password-file "$WORK/password" >/dev/null	# mailbox 2
+like "POP3S: self-signed certificate refused, subject named" "$(bd mailbox test 2 2>&1)" "FAILED \(TLS\): TLS certificate of 127.0.0.1 port $DC_POP3S refused: subject 'CN=localhost'"
 echo "ca_file = $DC/cert.pem" >>"$CONF"
+like "POP3S: accepted with the CA file" "$(bd mailbox test 2 2>&1)" "messages on the server: [0-9]+.*OK"
+bd mailbox remove 2 >/dev/null
 like "accepted with the CA file" "$(bd mailbox test 1 2>&1)" "certificate verified.*logged in as alice.*folders: INBOX.*OK"
 bd_poll --once >"$WORK/once2.log" 2>&1
 is "sync over verified TLS" "$(bd_sql 'SELECT count(*) FROM messages'),$(bd_sql "SELECT status FROM mailbox_status WHERE mailbox_id=1")" "3,completed"

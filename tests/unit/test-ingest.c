@@ -473,6 +473,40 @@ test_gmime150_base64(void)
 	g_assert_true(has_warning(msg, "concatenated"));
 }
 
+/* The base64 decoder against GLib's g_base64_decode_step() on random input:
+ * '=' anywhere, line breaks, bytes outside the alphabet. */
+static void
+test_base64_differential(void)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+	static const char noise[] = "\n\r\t *#!.";
+	g_autoptr(GRand) rand = g_rand_new_with_seed(150);
+	for (int round = 0; round < 200; round++) {
+		g_autoptr(GString) b64 = g_string_new(NULL);
+		int groups = g_rand_int_range(rand, 0, 400);
+		for (int i = 0; i < groups * 4; i++) {
+			gboolean pad = g_rand_int_range(rand, 0, 40) == 0;
+			g_string_append_c(b64, pad ? '=' : alphabet[g_rand_int_range(rand, 0, 64)]);
+			if (g_rand_int_range(rand, 0, 30) == 0)
+				g_string_append_c(b64, noise[g_rand_int_range(rand, 0, sizeof noise - 1)]);
+		}
+		g_autofree guchar *expect = g_malloc(b64->len / 4 * 3 + 3);
+		gint state = 0;
+		guint save = 0;
+		gsize n = g_base64_decode_step(b64->str, b64->len, expect, &state, &save);
+		g_autofree char *expect_sha = sha256_hex((const char *)expect, n);
+		g_autofree char *raw = g_strdup_printf(
+			"From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=zz\n\n"
+			"--zz\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+			"%s\n--zz--\n",
+			b64->str);
+		g_autoptr(IngestMessage) msg = parse(raw);
+		g_assert_cmpuint(msg->attachments->len, ==, 1);
+		g_assert_cmpuint(attachment_at(msg, 0)->size, ==, n);
+		g_assert_cmpstr(attachment_at(msg, 0)->sha256, ==, expect_sha);
+	}
+}
+
 /* GMime keeps the CR of the CRLF before a closing boundary that ends the
  * file without a line break. */
 static void
@@ -632,6 +666,12 @@ test_body_prefers_plain(void)
 	g_assert_cmpstr(msg->body_type, ==, "text/plain");
 	g_assert_cmpstr(msg->body_text, ==, "café “quoted” soft");
 	g_assert_cmpuint(msg->attachments->len, ==, 0);
+	/* ... unless the plain alternative is empty. */
+	g_autoptr(IngestMessage) empty = parse(
+		"From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\n \n\n--b\nContent-Type: text/html\n\n<p>only here</p>\n--b--\n");
+	g_assert_cmpstr(empty->body_type, ==, "text/html");
+	g_assert_cmpstr(empty->body_text, ==, "only here");
 }
 
 static void
@@ -1057,6 +1097,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ingest/gmime133/display-name", test_gmime133_display_name);
 	g_test_add_func("/ingest/gmime133/filename", test_gmime133_filename);
 	g_test_add_func("/ingest/gmime150/base64", test_gmime150_base64);
+	g_test_add_func("/ingest/gmime150/differential", test_base64_differential);
 	g_test_add_func("/ingest/gmime/stray-cr", test_gmime_stray_cr);
 	g_test_add_func("/ingest/headers/basic", test_headers_basic);
 	g_test_add_func("/ingest/headers/synthetic", test_headers_synthetic);

@@ -139,6 +139,82 @@ test_pool_and_users(void)
 	milter_pool_free(pool);
 }
 
+/* ---- group commit ---- */
+
+typedef struct {
+	CommonConfig *config;
+	MilterWriter *writer;
+	int n;
+	gboolean ok;
+	GError *error;
+} WriterThread;
+
+static gboolean
+writer_insert_stage(Store *store, gpointer data, GError **error)
+{
+	WriterThread *t = data;
+	sqlite3_stmt *st = store_prepare(store, "INSERT INTO stages(name, probability) VALUES (?, ?)", error);
+	if (!st)
+		return FALSE;
+	g_autofree char *name = g_strdup_printf("stage %d", t->n);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	/* Thread 3 breaks the CHECK (probability BETWEEN 0 AND 100). */
+	sqlite3_bind_int(st, 2, t->n == 3 ? 500 : t->n);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_fail(store, error, "inserting a stage");
+	return TRUE;
+}
+
+static gpointer
+writer_thread(gpointer data)
+{
+	WriterThread *t = data;
+	StoreOptions o = { 5000, FALSE, FALSE };
+	Store *store = store_open(t->config->database, &o, &t->error);
+	if (!store)
+		return NULL;
+	t->ok = milter_writer_run(t->writer, store, writer_insert_stage, t, &t->error);
+	store_close(store);
+	return NULL;
+}
+
+static void
+test_writer(void)
+{
+	g_autoptr(CommonConfig) config = test_config("writer.db");
+	g_autoptr(GError) error = NULL;
+	Store *main_store = store_open(config->database, NULL, &error);
+	g_assert_no_error(error);
+	MilterWriter *writer = milter_writer_new();
+	WriterThread t[8];
+	GThread *th[8];
+	for (int i = 0; i < 8; i++) {
+		t[i] = (WriterThread){ config, writer, i, FALSE, NULL };
+		th[i] = g_thread_new("writer", writer_thread, &t[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		g_thread_join(th[i]);
+	for (int i = 0; i < 8; i++) {
+		if (i == 3) {
+			g_assert_false(t[i].ok);
+			g_assert_error(t[i].error, STORE_ERROR, STORE_ERROR_INVALID);
+		} else {
+			g_assert_no_error(t[i].error);
+			g_assert_true(t[i].ok);
+		}
+		g_clear_error(&t[i].error);
+	}
+	/* Every other job was committed, the failing one alone rolled back. */
+	sqlite3_stmt *st = store_prepare(main_store, "SELECT count(*), sum(name = 'stage 3') FROM stages", &error);
+	g_assert_nonnull(st);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	g_assert_cmpint(sqlite3_column_int(st, 0), ==, 7);
+	g_assert_cmpint(sqlite3_column_int(st, 1), ==, 0);
+	sqlite3_reset(st);
+	milter_writer_free(writer);
+	store_close(main_store);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -148,6 +224,7 @@ main(int argc, char **argv)
 	g_test_add_func("/milter/spool/spills", test_spool_spills);
 	g_test_add_func("/milter/dmarc", test_dmarc);
 	g_test_add_func("/milter/pool-and-users", test_pool_and_users);
+	g_test_add_func("/milter/writer/group-commit", test_writer);
 	int rc = g_test_run();
 	ingest_shutdown();
 	return rc;
