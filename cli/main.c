@@ -50,8 +50,8 @@ cli_parse(Cli *cli, int *argc, char ***argv, const GOptionEntry *entries, const 
 		  "Configuration file (default " COMMON_DEFAULT_CONFIG ")", "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
-	g_autofree char *ps = g_strdup_printf("%s %s", (*argv)[0], params ? params : "");
-	g_autoptr(GOptionContext) ctx = g_option_context_new(ps);
+	/* GOptionContext already prints argv[0] (the command name) first. */
+	g_autoptr(GOptionContext) ctx = g_option_context_new(params ? params : "");
 	g_option_context_set_summary(ctx, summary);
 	if (entries)
 		g_option_context_add_main_entries(ctx, entries, NULL);

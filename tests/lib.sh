@@ -31,12 +31,14 @@ like() {
 	if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1"; diag "  got:  '$2'"; diag "  want match: '$3'"; fi
 }
 
-# bd_spawn NAME COMMAND...: start in the background, remember the PID.
+# bd_spawn NAME COMMAND...: start in the background, remember the PID in
+# BD_PIDS and BD_LAST_PID. Call it directly, never as $(bd_spawn ...): a
+# command substitution is a subshell and the PID would not be remembered.
 bd_spawn() {
 	local name=$1; shift
 	"$@" >"$WORK/$name.log" 2>&1 &
-	BD_PIDS+=($!)
-	echo $!
+	BD_LAST_PID=$!
+	BD_PIDS+=("$BD_LAST_PID")
 }
 bd_stop_pid() {	# PID: TERM, then KILL after 5 s
 	local pid=$1 i
