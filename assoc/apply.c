@@ -64,7 +64,7 @@ history_add(Store *store, gint64 message, const char *at, const char *action, co
 	sqlite3_bind_int64(st, 1, message);
 	const char *v[] = { at, action, module, record_id, old_rule, new_rule, old_vis, new_vis, reason };
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
-		assoc_bind_text(st, (int)i + 2, v[i]);
+		store_bind_text(st, (int)i + 2, v[i]);
 	return assoc_exec_stmt(store, st, error, "recording link history");
 }
 
@@ -83,7 +83,7 @@ link_write(Store *store, gint64 message, const AssocLink *l, const char *at, gbo
 	sqlite3_bind_int64(st, 1, message);
 	const char *v[] = { l->module, l->record_id, l->rule, l->visibility, l->contact_id, l->matched_address, at };
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
-		assoc_bind_text(st, (int)i + 2, v[i]);
+		store_bind_text(st, (int)i + 2, v[i]);
 	return assoc_exec_stmt(store, st, error, "writing a link");
 }
 
@@ -95,8 +95,8 @@ link_delete(Store *store, gint64 message, const OldLink *o, GError **error)
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	assoc_bind_text(st, 2, o->module);
-	assoc_bind_text(st, 3, o->record_id);
+	store_bind_text(st, 2, o->module);
+	store_bind_text(st, 3, o->record_id);
 	return assoc_exec_stmt(store, st, error, "removing a link");
 }
 
@@ -124,10 +124,10 @@ decision_write(Store *store, const AssocDecision *d, const char *at, const char 
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, d->message);
-	assoc_bind_text(st, 2, d->unmatched ? "unmatched" : "linked");
-	assoc_bind_text(st, 3, at);
-	assoc_bind_text(st, 4, reason);
-	assoc_bind_text(st, 5, d->trace);
+	store_bind_text(st, 2, d->unmatched ? "unmatched" : "linked");
+	store_bind_text(st, 3, at);
+	store_bind_text(st, 4, reason);
+	store_bind_text(st, 5, d->trace);
 	return assoc_exec_stmt(store, st, error, "storing the decision");
 }
 
@@ -285,7 +285,7 @@ assoc_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error)
 			g_array_unref(out);
 			return NULL;
 		}
-		assoc_bind_text(st, 1, keys->pdata[i]);
+		store_bind_text(st, 1, keys->pdata[i]);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			gint64 m = sqlite3_column_int64(st, 0);

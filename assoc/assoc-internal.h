@@ -3,7 +3,6 @@
 #define BCCDROP_ASSOC_INTERNAL_H
 #include "assoc/assoc.h"
 const char *assoc_col_text(sqlite3_stmt *st, int col);
-void assoc_bind_text(sqlite3_stmt *st, int i, const char *s);
 gboolean assoc_step_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context);
 /* Step a statement without results (or ignoring them) and reset it. */
 gboolean assoc_exec_stmt(Store *store, sqlite3_stmt *st, GError **error, const char *context);

@@ -74,15 +74,6 @@ assoc_col_text(sqlite3_stmt *st, int col)
 	return (const char *)sqlite3_column_text(st, col);
 }
 
-void
-assoc_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 /* Finish a SELECT loop: SQLITE_DONE is success, anything else an error. */
 gboolean
 assoc_step_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context)
@@ -163,7 +154,7 @@ excluded_reason(Eval *ev, const char *key, GError **error)
 		error);
 	if (!st)
 		return NULL;
-	assoc_bind_text(st, 1, key);
+	store_bind_text(st, 1, key);
 	char *why = NULL;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -214,7 +205,7 @@ eval_contact(Eval *ev, const char *contact_id, const char *address, GError **err
 					 error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, contact_id);
+	store_bind_text(st, 1, contact_id);
 	g_autofree char *winner = NULL, *winner_modified = NULL;
 	guint n = 0, skipped = 0;
 	int rc;
@@ -292,7 +283,7 @@ eval_address(Eval *ev, const char *role, const char *address, const char *key, G
 					 error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, key);
+	store_bind_text(st, 1, key);
 	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GString) names = g_string_new(NULL);
 	int rc;
@@ -362,7 +353,7 @@ thread_parent_deals(Eval *ev, const char *ref, GPtrArray *deals, GError **error)
 					 error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, ref);
+	store_bind_text(st, 1, ref);
 	sqlite3_bind_int64(st, 2, ev->message);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -446,8 +437,8 @@ owner_excludes(Eval *ev, const char *owner, const Candidate *c, gboolean *exclud
 		sqlite3_stmt *st = store_prepare(ev->store, ASSOC_SQL_EXCLUDED_DOMAIN, error);
 		if (!st)
 			return FALSE;
-		assoc_bind_text(st, 1, owner);
-		assoc_bind_text(st, 2, address_domain(c->addresses->pdata[i]));
+		store_bind_text(st, 1, owner);
+		store_bind_text(st, 2, address_domain(c->addresses->pdata[i]));
 		int rc = sqlite3_step(st);
 		*excluded = rc == SQLITE_ROW;
 		if (!assoc_step_end(ev->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error,
@@ -474,7 +465,7 @@ eval_visibility(Eval *ev, Candidate *c, GError **error)
 		sqlite3_stmt *st = store_prepare(ev->store, ASSOC_SQL_USER_SHARING, error);
 		if (!st)
 			return FALSE;
-		assoc_bind_text(st, 1, owner);
+		store_bind_text(st, 1, owner);
 		int rc = sqlite3_step(st);
 		g_autofree char *sharing = rc == SQLITE_ROW ? g_strdup(assoc_col_text(st, 0)) : NULL;
 		if (!assoc_step_end(ev->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading a user"))

@@ -134,7 +134,7 @@ touch_query(Import *im, const char *sql, const char *id, GError **error)
 	sqlite3_stmt *st = store_prepare(im->store, sql, error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, id);
+	store_bind_text(st, 1, id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		touch(im, assoc_col_text(st, 0));
@@ -147,7 +147,7 @@ exists(Import *im, const char *sql, const char *id, gboolean *out, GError **erro
 	sqlite3_stmt *st = store_prepare(im->store, sql, error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, id);
+	store_bind_text(st, 1, id);
 	int rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW;
 	return assoc_step_end(im->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "looking up a record");
@@ -160,7 +160,7 @@ run(Import *im, const char *sql, const char *const *values, guint n, GError **er
 	if (!st)
 		return FALSE;
 	for (guint i = 0; i < n; i++)
-		assoc_bind_text(st, (int)i + 1, values[i] && *values[i] ? values[i] : NULL);
+		store_bind_text(st, (int)i + 1, values[i] && *values[i] ? values[i] : NULL);
 	return assoc_exec_stmt(im->store, st, error, "importing");
 }
 
@@ -233,7 +233,7 @@ user_address(Import *im, const char *id, const char *key, const char *kind, guin
 	sqlite3_stmt *st = store_prepare(im->store, "SELECT user_id FROM user_addresses WHERE address_key = ?", error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, key);
+	store_bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
 	g_autofree char *other = rc == SQLITE_ROW ? g_strdup(assoc_col_text(st, 0)) : NULL;
 	if (!assoc_step_end(im->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading user addresses"))
@@ -275,8 +275,8 @@ import_user(Import *im, GError **error)
 	sqlite3_stmt *st = store_prepare(im->store, dsql, error);
 	if (!st)
 		return FALSE;
-	assoc_bind_text(st, 1, dropbox);
-	assoc_bind_text(st, 2, id);
+	store_bind_text(st, 1, dropbox);
+	store_bind_text(st, 2, id);
 	int rc = sqlite3_step(st);
 	taken = rc == SQLITE_ROW;
 	if (!assoc_step_end(im->store, st, taken ? SQLITE_DONE : rc, error, "reading users"))

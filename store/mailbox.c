@@ -41,15 +41,6 @@ store_mailbox_sync_clear(StoreMailboxSync *s)
 	memset(s, 0, sizeof *s);
 }
 
-static void
-mb_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 static char *
 mb_col_text(sqlite3_stmt *st, int i)
 {
@@ -143,7 +134,7 @@ mb_user_has_active(Store *store, const char *user_id, gboolean *has, GError **er
 	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM mailboxes WHERE user_id = ? AND active = 1", error);
 	if (!st)
 		return FALSE;
-	mb_bind_text(st, 1, user_id);
+	store_bind_text(st, 1, user_id);
 	int rc = sqlite3_step(st);
 	*has = rc == SQLITE_ROW;
 	sqlite3_reset(st);
@@ -173,21 +164,21 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 	if (!st)
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
-	mb_bind_text(st, 1, m->user_id);
-	mb_bind_text(st, 2, m->protocol);
-	mb_bind_text(st, 3, m->host);
+	store_bind_text(st, 1, m->user_id);
+	store_bind_text(st, 2, m->protocol);
+	store_bind_text(st, 3, m->host);
 	sqlite3_bind_int(st, 4, m->port);
-	mb_bind_text(st, 5, m->tls);
-	mb_bind_text(st, 6, m->username);
-	mb_bind_text(st, 7, m->auth);
+	store_bind_text(st, 5, m->tls);
+	store_bind_text(st, 6, m->username);
+	store_bind_text(st, 7, m->auth);
 	gsize len = 0;
 	const void *p = m->secret ? g_bytes_get_data(m->secret, &len) : NULL;
 	sqlite3_bind_blob64(st, 8, p ? p : "", len, SQLITE_TRANSIENT);
-	mb_bind_text(st, 9, m->folders ? m->folders : "INBOX");
-	mb_bind_text(st, 10, m->delete_policy ? m->delete_policy : "never");
+	store_bind_text(st, 9, m->folders ? m->folders : "INBOX");
+	store_bind_text(st, 10, m->delete_policy ? m->delete_policy : "never");
 	sqlite3_bind_int(st, 11, has_active ? 0 : 1);
-	mb_bind_text(st, 12, now);
-	mb_bind_text(st, 13, now);
+	store_bind_text(st, 12, now);
+	store_bind_text(st, 13, now);
 	if (!mb_step(store, st, error, "adding a mailbox"))
 		return FALSE;
 	m->id = sqlite3_last_insert_rowid(store_handle(store));
@@ -199,7 +190,7 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, m->id);
-	mb_bind_text(st, 2, now);
+	store_bind_text(st, 2, now);
 	return mb_step(store, st, error, "adding a mailbox's status");
 }
 
@@ -236,7 +227,7 @@ store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GErr
 					 error);
 	if (!st)
 		return NULL;
-	mb_bind_text(st, 1, user_id);
+	store_bind_text(st, 1, user_id);
 	sqlite3_bind_int(st, 2, active_only ? 1 : 0);
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)store_mailbox_free);
 	int rc;
@@ -260,7 +251,7 @@ mb_config_changed(Store *store, gint64 id, GError **error)
 	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET config_changed_at = ? WHERE id = ?", error);
 	if (!st)
 		return FALSE;
-	mb_bind_text(st, 1, now);
+	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	if (!mb_step(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
 		return FALSE;
@@ -270,7 +261,7 @@ mb_config_changed(Store *store, gint64 id, GError **error)
 			   error);
 	if (!st)
 		return FALSE;
-	mb_bind_text(st, 1, now);
+	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	return mb_step(store, st, error, "resetting a mailbox's status");
 }
@@ -285,7 +276,7 @@ mb_activate_txn(Store *store, gpointer data, GError **error)
 	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET active = 0 WHERE user_id = ? AND id <> ?", error);
 	if (!st)
 		return FALSE;
-	mb_bind_text(st, 1, m->user_id);
+	store_bind_text(st, 1, m->user_id);
 	sqlite3_bind_int64(st, 2, id);
 	if (!mb_step(store, st, error, "deactivating the user's other mailboxes"))
 		return FALSE;
@@ -398,16 +389,16 @@ store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GErro
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, s->status ? s->status : "pending");
+	store_bind_text(st, 2, s->status ? s->status : "pending");
 	sqlite3_bind_int64(st, 3, s->done);
 	sqlite3_bind_int64(st, 4, s->total);
-	mb_bind_text(st, 5, s->reason);
+	store_bind_text(st, 5, s->reason);
 	sqlite3_bind_int(st, 6, s->failures);
 	mb_bind_time(st, 7, s->next_attempt_at);
 	mb_bind_time(st, 8, s->last_sync_at);
 	mb_bind_time(st, 9, s->first_sync_completed_at);
 	mb_bind_time(st, 10, s->confirmation_sent_at);
-	mb_bind_text(st, 11, now);
+	store_bind_text(st, 11, now);
 	return mb_step(store, st, error, "writing a mailbox's status");
 }
 
@@ -420,7 +411,7 @@ store_mailbox_folder_get(Store *store, gint64 id, const char *folder, gboolean *
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, folder);
+	store_bind_text(st, 2, folder);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	*uidvalidity = *found ? sqlite3_column_int64(st, 0) : 0;
@@ -444,10 +435,10 @@ store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uid
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, folder);
+	store_bind_text(st, 2, folder);
 	sqlite3_bind_int64(st, 3, uidvalidity);
 	sqlite3_bind_int64(st, 4, last_uid);
-	mb_bind_text(st, 5, now);
+	store_bind_text(st, 5, now);
 	return mb_step(store, st, error, "writing a folder cursor");
 }
 
@@ -481,8 +472,8 @@ store_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, uidl);
-	mb_bind_text(st, 3, now);
+	store_bind_text(st, 2, uidl);
+	store_bind_text(st, 3, now);
 	return mb_step(store, st, error, "recording a POP3 UIDL");
 }
 
@@ -494,9 +485,9 @@ store_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **e
 	if (!st)
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
-	mb_bind_text(st, 1, now);
+	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	mb_bind_text(st, 3, uidl);
+	store_bind_text(st, 3, uidl);
 	return mb_step(store, st, error, "recording a POP3 deletion");
 }
 
@@ -532,7 +523,7 @@ store_mailbox_budget_get(Store *store, gint64 id, const char *day, guint64 *byte
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, day);
+	store_bind_text(st, 2, day);
 	int rc = sqlite3_step(st);
 	*bytes = rc == SQLITE_ROW ? (guint64)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
@@ -551,7 +542,7 @@ store_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	mb_bind_text(st, 2, day);
+	store_bind_text(st, 2, day);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
 	return mb_step(store, st, error, "counting the daily budget");
 }
@@ -562,7 +553,7 @@ store_user_activity(Store *store, const char *user_id, char **email, gint64 *las
 	sqlite3_stmt *st = store_prepare(store, "SELECT email, last_active_at FROM users WHERE id = ?", error);
 	if (!st)
 		return FALSE;
-	mb_bind_text(st, 1, user_id);
+	store_bind_text(st, 1, user_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (email)
@@ -601,8 +592,8 @@ store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFu
 	if (!st)
 		return FALSE;
 	g_autofree char *since_s = since > 0 ? common_iso8601(since) : g_strdup("");
-	mb_bind_text(st, 1, user_id);
-	mb_bind_text(st, 2, since_s);
+	store_bind_text(st, 1, user_id);
+	store_bind_text(st, 2, since_s);
 	int rc;
 	gboolean ok = TRUE;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {

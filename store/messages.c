@@ -30,15 +30,6 @@ store_source_kind_parse(const char *name, StoreSourceKind *out)
 	return FALSE;
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 static gboolean
 step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context)
 {
@@ -58,7 +49,7 @@ lookup_id(Store *store, const char *sql, const char *arg, gint64 *out, GError **
 	sqlite3_stmt *st = store_prepare(store, sql, error);
 	if (!st)
 		return FALSE;
-	bind_text(st, 1, arg);
+	store_bind_text(st, 1, arg);
 	int rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
@@ -157,11 +148,11 @@ insert_participant(Store *store, gint64 message, const char *role, int position,
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	bind_text(st, 2, role);
+	store_bind_text(st, 2, role);
 	sqlite3_bind_int(st, 3, position);
-	bind_text(st, 4, name);
-	bind_text(st, 5, address);
-	bind_text(st, 6, key);
+	store_bind_text(st, 4, name);
+	store_bind_text(st, 5, address);
+	store_bind_text(st, 6, key);
 	return step_done(store, st, error, "storing a participant");
 }
 
@@ -184,7 +175,7 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 			return FALSE;
 		sqlite3_bind_int64(st, 1, message);
 		sqlite3_bind_int(st, 2, (int)i);
-		bind_text(st, 3, g_ptr_array_index(msg->references, i));
+		store_bind_text(st, 3, g_ptr_array_index(msg->references, i));
 		if (!step_done(store, st, error, "storing a reference"))
 			return FALSE;
 	}
@@ -198,10 +189,10 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 			return FALSE;
 		sqlite3_bind_int64(st, 1, message);
 		sqlite3_bind_int(st, 2, (int)i);
-		bind_text(st, 3, at->filename);
-		bind_text(st, 4, at->content_type ? at->content_type : "application/octet-stream");
+		store_bind_text(st, 3, at->filename);
+		store_bind_text(st, 4, at->content_type ? at->content_type : "application/octet-stream");
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)at->size);
-		bind_text(st, 6, at->sha256);
+		store_bind_text(st, 6, at->sha256);
 		if (!step_done(store, st, error, "storing an attachment"))
 			return FALSE;
 	}
@@ -227,18 +218,18 @@ insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **err
 		warnings = g_strjoinv("\n", (char **)msg->warnings->pdata);
 		g_ptr_array_remove_index(msg->warnings, msg->warnings->len - 1);
 	}
-	bind_text(st, 1, msg->message_id);
+	store_bind_text(st, 1, msg->message_id);
 	sqlite3_bind_int(st, 2, msg->message_id_synthetic ? 1 : 0);
-	bind_text(st, 3, msg->fingerprint);
-	bind_text(st, 4, date);
+	store_bind_text(st, 3, msg->fingerprint);
+	store_bind_text(st, 4, date);
 	sqlite3_bind_int(st, 5, msg->date_synthetic ? 1 : 0);
-	bind_text(st, 6, msg->subject ? msg->subject : "");
-	bind_text(st, 7, msg->in_reply_to);
-	bind_text(st, 8, msg->body_text ? msg->body_text : "");
-	bind_text(st, 9, msg->body_type);
+	store_bind_text(st, 6, msg->subject ? msg->subject : "");
+	store_bind_text(st, 7, msg->in_reply_to);
+	store_bind_text(st, 8, msg->body_text ? msg->body_text : "");
+	store_bind_text(st, 9, msg->body_type);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg->raw_size);
-	bind_text(st, 11, warnings);
-	bind_text(st, 12, now);
+	store_bind_text(st, 11, warnings);
+	store_bind_text(st, 12, now);
 	if (!step_done(store, st, error, "storing a message"))
 		return FALSE;
 	*out = sqlite3_last_insert_rowid(store_handle(store));
@@ -260,22 +251,22 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	bind_text(st, 2, store_source_kind_name(s->kind));
-	bind_text(st, 3, identity);
-	bind_text(st, 4, received);
-	bind_text(st, 5, s->owner_user_id);
-	bind_text(st, 6, s->dropbox);
-	bind_text(st, 7, s->envelope_from);
-	bind_text(st, 8, rcpts);
+	store_bind_text(st, 2, store_source_kind_name(s->kind));
+	store_bind_text(st, 3, identity);
+	store_bind_text(st, 4, received);
+	store_bind_text(st, 5, s->owner_user_id);
+	store_bind_text(st, 6, s->dropbox);
+	store_bind_text(st, 7, s->envelope_from);
+	store_bind_text(st, 8, rcpts);
 	if (s->mailbox_id)
 		sqlite3_bind_int64(st, 9, s->mailbox_id);
-	bind_text(st, 10, s->folder);
+	store_bind_text(st, 10, s->folder);
 	if (s->kind == STORE_SOURCE_IMAP) {
 		sqlite3_bind_int64(st, 11, s->uidvalidity);
 		sqlite3_bind_int64(st, 12, s->uid);
 	}
-	bind_text(st, 13, s->uidl);
-	bind_text(st, 14, s->file_name);
+	store_bind_text(st, 13, s->uidl);
+	store_bind_text(st, 14, s->file_name);
 	if (!step_done(store, st, error, "storing a source"))
 		return FALSE;
 	*added = sqlite3_changes(store_handle(store)) > 0;
@@ -288,7 +279,7 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 			return FALSE;
 		sqlite3_bind_int64(up, 1, s->uidvalidity);
 		sqlite3_bind_int64(up, 2, s->uid);
-		bind_text(up, 3, identity);
+		store_bind_text(up, 3, identity);
 		if (!step_done(store, up, error, "updating a source"))
 			return FALSE;
 	}
@@ -319,7 +310,7 @@ insert_envelope_rcpts(Store *store, gint64 message, const StoreSource *s, GError
 		if (!q)
 			return FALSE;
 		sqlite3_bind_int64(q, 1, message);
-		bind_text(q, 2, key);
+		store_bind_text(q, 2, key);
 		gboolean seen = sqlite3_step(q) == SQLITE_ROW;
 		sqlite3_reset(q);
 		if (!seen && !insert_participant(store, message, "envelope_rcpt", pos++, NULL, *r, key, error))
@@ -373,7 +364,7 @@ store_find_message_id(Store *store, const char *message_id, GError **error)
 	sqlite3_stmt *st = store_prepare(store, "SELECT id FROM messages WHERE message_id = ? ORDER BY id", error);
 	if (!st)
 		return NULL;
-	bind_text(st, 1, id);
+	store_bind_text(st, 1, id);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -84,6 +84,15 @@ store_exec(Store *store, const char *sql, GError **error)
 	return TRUE;
 }
 
+void
+store_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 sqlite3_stmt *
 store_prepare(Store *store, const char *sql, GError **error)
 {

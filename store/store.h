@@ -53,6 +53,8 @@ gboolean store_in_transaction(Store *store);
 /* Prepared-statement cache for the modules above store (assoc, cli). The
  * statement is reset and its bindings cleared; do not finalize it. */
 sqlite3_stmt *store_prepare(Store *store, const char *sql, GError **error);
+/* Bind S as text, or NULL when S is NULL. */
+void store_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Run SQL without results (no parameters: schema-free statements only). */
 gboolean store_exec(Store *store, const char *sql, GError **error);
 /* Turn the connection's last error into a GError with CONTEXT prepended. */
