@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+G_DEFINE_QUARK(bccdrop-assoc-error-quark, assoc_error)
+
 struct AssocCsv {
 	char *name;
 	GMappedFile *map; /* when opened from a file */

@@ -6,8 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Messages per transaction when ingesting files: few fsyncs, short locks. */
-#define INGEST_BATCH 200
+/* Messages per transaction when ingesting files: few fsyncs. Readers are
+ * not blocked (WAL); other writers wait at most one batch. */
+#define INGEST_BATCH 1000
 
 int
 cli_cmd_init(Cli *cli, int argc, char **argv)
@@ -27,12 +28,11 @@ cli_cmd_init(Cli *cli, int argc, char **argv)
 
 typedef struct {
 	Cli *cli;
-	Store *store;
+	CaptureBatch *batch;
 	StoreSource source;
 	const char *label; /* file name as given */
 	gboolean multi;	   /* an mbox: number the messages */
 	GString *pending;  /* outcome lines, printed once their batch commits */
-	guint in_batch;
 	guint stored, duplicates, rejected, total;
 	gsize done_bytes, all_bytes;
 	gint64 last_progress;
@@ -42,9 +42,8 @@ typedef struct {
 static gboolean
 ingest_flush(IngestRun *run, GError **error)
 {
-	if (run->in_batch && !store_commit(run->store, error))
+	if (!capture_batch_commit(run->batch, NULL, NULL, error))
 		return FALSE;
-	run->in_batch = 0;
 	fputs(run->pending->str, stdout);
 	fflush(stdout);
 	g_string_truncate(run->pending, 0);
@@ -91,35 +90,29 @@ ingest_one(const guint8 *data, gsize len, guint index, gpointer user_data, GErro
 	run->done_bytes += len;
 	IngestInput in = INGEST_INPUT_BYTES(data, len);
 	g_autoptr(GError) perr = NULL;
-	g_autoptr(IngestMessage) msg = ingest_parse(&in, run->source.received_at, &perr);
+	g_autoptr(IngestMessage) msg = capture_parse(&in, run->source.received_at, &perr);
 	if (!msg) {
 		run->rejected++;
 		ingest_outcome(run, index, "rejected: %s", perr->message);
 		ingest_progress(run, FALSE);
 		return TRUE;
 	}
-	if (!run->in_batch && !store_begin(run->store, error))
-		return FALSE;
-	run->in_batch++;
-	AssocFiled filed = { 0 };
-	if (!assoc_file_parsed(run->store, run->cli->config, msg, &in, &run->source, &filed, error)) {
-		store_rollback(run->store);
-		run->in_batch = 0;
+	g_auto(CaptureFiled) filed = { 0 };
+	if (!capture_batch_add(run->batch, msg, &in, &run->source, &filed, error)) {
 		g_string_truncate(run->pending, 0);
 		return FALSE;
 	}
 	if (filed.new_message) {
 		run->stored++;
 		ingest_outcome(run, index, "stored <%s>%s%s", filed.message_id,
-			       msg->message_id_synthetic ? " (synthetic Message-ID)" : "",
+			       filed.synthetic_id ? " (synthetic Message-ID)" : "",
 			       filed.id_collision ? " (Message-ID collision: a different message shares it)" : "");
 	} else {
 		run->duplicates++;
 		ingest_outcome(run, index, "duplicate <%s>: %s", filed.message_id,
 			       filed.new_source ? "already stored, source added" : "already stored from this source");
 	}
-	assoc_filed_clear(&filed);
-	if (run->in_batch >= INGEST_BATCH && !ingest_flush(run, error))
+	if (capture_batch_pending(run->batch) >= INGEST_BATCH && !ingest_flush(run, error))
 		return FALSE;
 	ingest_progress(run, FALSE);
 	return TRUE;
@@ -131,32 +124,33 @@ ingest_input(IngestRun *run, const guint8 *data, gsize len, GError **error)
 	run->all_bytes = len;
 	run->done_bytes = 0;
 	run->progress = cli_is_tty() && len > 4 * 1024 * 1024;
-	run->multi = ingest_is_mbox(data, len);
-	gboolean ok = run->multi ? ingest_mbox_foreach(data, len, ingest_one, run, error)
-				 : ingest_one(data, len, 1, run, error);
+	gboolean ok = capture_split(data, len, &run->multi, ingest_one, run, error);
 	if (ok)
 		ok = ingest_flush(run, error);
 	ingest_progress(run, TRUE);
 	return ok;
 }
 
-static char *
-ingest_dropbox_owner(Store *store, char **rcpts)
+/* The owner of the first --rcpt that is a dropbox, the way the milter
+ * would have found it. */
+static gboolean
+ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, char **owner, char **dropbox,
+		     GError **error)
 {
 	for (char **r = rcpts; r && *r; r++) {
-		g_autofree char *key = ingest_address_key(*r);
-		sqlite3_stmt *st = store_prepare(store, "SELECT id FROM users WHERE dropbox = ?", NULL);
-		if (!st || !key)
+		gboolean need_lookup = FALSE;
+		g_autoptr(CaptureRcpt) rcpt = capture_rcpt_new(config, *r, &need_lookup);
+		if (!need_lookup)
 			continue;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			char *id = g_strdup((const char *)sqlite3_column_text(st, 0));
-			sqlite3_reset(st);
-			return id;
+		if (!capture_rcpt_lookup(store, config, rcpt, error))
+			return FALSE;
+		if (rcpt->kind == CAPTURE_RCPT_DROPBOX) {
+			*owner = g_steal_pointer(&rcpt->user_id);
+			*dropbox = g_steal_pointer(&rcpt->key);
+			return TRUE;
 		}
-		sqlite3_reset(st);
 	}
-	return NULL;
+	return TRUE;
 }
 
 static GBytes *
@@ -185,7 +179,7 @@ ingest_read(const char *path, GError **error)
 int
 cli_cmd_ingest(Cli *cli, int argc, char **argv)
 {
-	g_autofree char *source = NULL, *mail_from = NULL, *owner = NULL;
+	g_autofree char *source = NULL, *mail_from = NULL, *owner = NULL, *dropbox = NULL;
 	g_auto(GStrv) rcpts = NULL;
 	const GOptionEntry entries[] = {
 		{ "source", 0, 0, G_OPTION_ARG_STRING, &source, "Source kind: file (default), bcc_dropbox, imap, pop3",
@@ -213,9 +207,14 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
-	if (!owner && kind == STORE_SOURCE_BCC_DROPBOX)
-		owner = ingest_dropbox_owner(store, rcpts);
-	IngestRun run = { .cli = cli, .store = store, .pending = g_string_new(NULL) };
+	g_autoptr(GError) lookup_error = NULL;
+	if (!owner && kind == STORE_SOURCE_BCC_DROPBOX &&
+	    !ingest_dropbox_owner(store, cli->config, rcpts, &owner, &dropbox, &lookup_error)) {
+		cli_error("ingest: %s", lookup_error->message);
+		return CLI_FAILED;
+	}
+	g_autoptr(CaptureBatch) batch = capture_batch_new(store, cli->config);
+	IngestRun run = { .cli = cli, .batch = batch, .pending = g_string_new(NULL) };
 	run.source = (StoreSource){ .kind = kind,
 				    .received_at = common_now(),
 				    .owner_user_id = owner,
@@ -228,7 +227,7 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 		run.label = argv[i];
 		run.source.file_name = kind == STORE_SOURCE_FILE ? argv[i] : NULL;
 		if (owner && kind == STORE_SOURCE_BCC_DROPBOX && rcpts)
-			run.source.dropbox = rcpts[0];
+			run.source.dropbox = dropbox ? dropbox : rcpts[0];
 		gsize len = 0;
 		const guint8 *data = bytes ? g_bytes_get_data(bytes, &len) : NULL;
 		if (!bytes || !ingest_input(&run, data ? data : (const guint8 *)"", len, &error)) {
@@ -251,23 +250,70 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 
 /* ---- show ------------------------------------------------------------------ */
 
+/* LABEL, then the non-empty columns separated by spaces. */
 static void
-show_rows(Store *store, const char *sql, gint64 message, const char *label, int ncols)
+show_line(const char *label, const char *const *cols, int ncols)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, NULL);
-	if (!st)
-		return;
-	sqlite3_bind_int64(st, 1, message);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		printf("%-13s", label);
-		for (int c = 0; c < ncols; c++) {
-			const char *v = (const char *)sqlite3_column_text(st, c);
-			if (v && *v)
-				printf(c ? " %s" : "%s", v);
-		}
-		putchar('\n');
+	printf("%-13s", label);
+	for (int c = 0; c < ncols; c++)
+		if (cols[c] && *cols[c])
+			printf(c ? " %s" : "%s", cols[c]);
+	putchar('\n');
+}
+
+static const char *
+show_role_label(const char *role)
+{
+	static const char *const labels[][2] = {
+		{ "from", "From:" }, { "to", "To:" }, { "cc", "Cc:" }, { "reply_to", "Reply-To:" }
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(labels); i++)
+		if (!g_strcmp0(role, labels[i][0]))
+			return labels[i][1];
+	return "Envelope-To:";
+}
+
+static void
+show_participants(GPtrArray *rows)
+{
+	for (guint i = 0; i < rows->len; i++) {
+		char **r = rows->pdata[i];
+		g_autofree char *who = r[1] && *r[1] ? g_strdup_printf("\"%s\" <%s>", r[1], r[2])
+						     : g_strdup_printf("<%s>", r[2]);
+		const char *cols[] = { show_role_label(r[0]), who };
+		show_line("", cols, 2);
 	}
-	sqlite3_reset(st);
+}
+
+/* Each row of PART, as the columns `show` has always printed for it. */
+static void
+show_part(const StoreMessageView *v, StoreViewPart part, const char *label)
+{
+	GPtrArray *rows = v->rows[part];
+	for (guint i = 0; i < rows->len; i++) {
+		char **r = rows->pdata[i];
+		g_autofree char *a = NULL, *b = NULL;
+		const char *cols[4] = { r[0] };
+		int n = 4;
+		if (part == STORE_VIEW_REFERENCES) {
+			cols[0] = a = g_strdup_printf("<%s>", r[0]);
+			n = 1;
+		} else if (part == STORE_VIEW_ATTACHMENTS) {
+			cols[0] = r[0] ? r[0] : "(no name)";
+			cols[1] = r[1];
+			cols[2] = a = g_strdup_printf("%s bytes", r[2]);
+			cols[3] = b = g_strdup_printf("sha256 %s", r[3]);
+		} else if (part == STORE_VIEW_SOURCES) {
+			cols[1] = r[1];
+			cols[2] = a = r[2] ? g_strdup_printf("owner %s", r[2]) : NULL;
+			cols[3] = r[3];
+		} else {
+			cols[1] = r[1];
+			cols[2] = a = g_strdup_printf("rule %s", r[2]);
+			cols[3] = r[3];
+		}
+		show_line(label, cols, n);
+	}
 }
 
 int
@@ -287,57 +333,24 @@ cli_cmd_show(Cli *cli, int argc, char **argv)
 	gint64 m;
 	if (!cli_message_arg(cli, argv[1], &m))
 		return CLI_FAILED;
-	Store *store = cli->store;
-	sqlite3_stmt *st = store_prepare(store,
-					 "SELECT message_id, message_id_synthetic, date, date_synthetic, subject, "
-					 "in_reply_to, body_type, raw_size, warnings, fingerprint, body_text "
-					 "FROM messages WHERE id = ?",
-					 NULL);
-	if (!st)
-		return CLI_FAILED;
-	sqlite3_bind_int64(st, 1, m);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		cli_error("show: message vanished");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(StoreMessageView) v = store_message_view(cli->store, m, &error);
+	if (!v) {
+		cli_error("show: %s", error->message);
 		return CLI_FAILED;
 	}
-#define COL(i) ((const char *)sqlite3_column_text(st, (i)))
-	printf("%-13s<%s>%s\n", "Message-ID:", COL(0), sqlite3_column_int(st, 1) ? " (synthetic)" : "");
-	printf("%-13s%s%s\n", "Date:", COL(2), sqlite3_column_int(st, 3) ? " (receipt time: no usable Date)" : "");
-	printf("%-13s%s\n", "Subject:", COL(4));
-	g_autofree char *body_type = g_strdup(COL(6));
-	g_autofree char *warnings = g_strdup(COL(8));
-	g_autofree char *body = g_strdup(COL(10));
-	g_autofree char *irt = g_strdup(COL(5));
-	gint64 size = sqlite3_column_int64(st, 7);
-	g_autofree char *fp = g_strdup(COL(9));
-#undef COL
-	sqlite3_reset(st);
-	show_rows(store,
-		  "SELECT CASE role WHEN 'from' THEN 'From:' WHEN 'to' THEN 'To:' WHEN 'cc' THEN 'Cc:' "
-		  "WHEN 'reply_to' THEN 'Reply-To:' ELSE 'Envelope-To:' END, "
-		  "CASE WHEN name IS NOT NULL AND name <> '' THEN '\"' || name || '\" <' || address || '>' "
-		  "ELSE '<' || address || '>' END FROM participants WHERE message = ? "
-		  "ORDER BY CASE role WHEN 'from' THEN 0 WHEN 'to' THEN 1 WHEN 'cc' THEN 2 WHEN 'reply_to' THEN 3 "
-		  "ELSE 4 END, position",
-		  m, "", 2);
-	if (irt)
-		printf("%-13s<%s>\n", "In-Reply-To:", irt);
-	show_rows(store, "SELECT '<' || ref || '>' FROM message_references WHERE message = ? ORDER BY position", m,
-		  "References:", 1);
-	printf("%-13s%" G_GINT64_FORMAT " bytes, fingerprint %s\n", "Size:", size, fp);
-	show_rows(store,
-		  "SELECT coalesce(filename, '(no name)'), content_type, size || ' bytes', 'sha256 ' || sha256 "
-		  "FROM attachments WHERE message = ? ORDER BY position",
-		  m, "Attachment:", 4);
-	show_rows(store,
-		  "SELECT kind, received_at, CASE WHEN owner_user_id IS NOT NULL THEN 'owner ' || owner_user_id END, "
-		  "coalesce(file_name, folder, uidl, dropbox) FROM sources WHERE message = ? ORDER BY id",
-		  m, "Source:", 4);
-	show_rows(store,
-		  "SELECT module, record_id, 'rule ' || rule, visibility FROM links WHERE message = ? "
-		  "ORDER BY module DESC, record_id",
-		  m, "Link:", 4);
+	printf("%-13s<%s>%s\n", "Message-ID:", v->message_id, v->message_id_synthetic ? " (synthetic)" : "");
+	printf("%-13s%s%s\n", "Date:", v->date, v->date_synthetic ? " (receipt time: no usable Date)" : "");
+	printf("%-13s%s\n", "Subject:", v->subject);
+	show_participants(v->rows[STORE_VIEW_PARTICIPANTS]);
+	if (v->in_reply_to)
+		printf("%-13s<%s>\n", "In-Reply-To:", v->in_reply_to);
+	show_part(v, STORE_VIEW_REFERENCES, "References:");
+	printf("%-13s%" G_GINT64_FORMAT " bytes, fingerprint %s\n", "Size:", v->raw_size, v->fingerprint);
+	show_part(v, STORE_VIEW_ATTACHMENTS, "Attachment:");
+	show_part(v, STORE_VIEW_SOURCES, "Source:");
+	show_part(v, STORE_VIEW_LINKS, "Link:");
+	const char *warnings = v->warnings, *body = v->body_text, *body_type = v->body_type;
 	if (warnings) {
 		g_auto(GStrv) w = g_strsplit(warnings, "\n", -1);
 		for (char **p = w; *p; p++)

@@ -135,13 +135,13 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	common_log_init("bccdrop", FALSE, g_getenv("BCCDROP_LOG_LEVEL") ? g_getenv("BCCDROP_LOG_LEVEL") : "warning");
-	ingest_init();
+	capture_init();
 	Cli cli = { 0 };
 	int rc = cmd->func(&cli, argc - 1, argv + 1);
 	store_close(cli.store);
 	common_config_free(cli.config);
 	g_free(cli.db_path);
 	g_free(cli.config_path);
-	ingest_shutdown();
+	capture_shutdown();
 	return rc;
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "assoc/assoc.h"
 
 /* libmilter has no user-data pointer for callbacks: the server is set once
  * before smfi_main() and only read afterwards. */
@@ -37,7 +36,7 @@ typedef struct {
 	gboolean dmarc_pass;
 	gboolean in_body;
 	gboolean body_started;
-	MilterSpool spool;
+	CaptureSpool spool;
 	GError *spool_error; /* the first failure to spool, reported at the end */
 } MilterSession;
 
@@ -63,7 +62,7 @@ session_reset(MilterSession *s)
 	s->n_other = 0;
 	s->dmarc_pass = FALSE;
 	if (s->in_body)
-		milter_spool_clear(&s->spool);
+		capture_spool_clear(&s->spool);
 	s->in_body = FALSE;
 	s->body_started = FALSE;
 	g_clear_error(&s->spool_error);
@@ -150,7 +149,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
 	s->dropboxes = g_ptr_array_new_with_free_func(dropbox_free);
 	s->envelope_from = g_strdup(argv[0] ? argv[0] : "");
-	s->from_key = ingest_address_key(s->envelope_from);
+	s->from_key = capture_address_key(s->envelope_from);
 	const char *auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (auth && *auth)
 		s->auth_authen = g_strdup(auth);
@@ -159,13 +158,6 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 }
 
 typedef enum { RCPT_OTHER, RCPT_DROPBOX, RCPT_UNKNOWN_DROPBOX, RCPT_STRANGER } RcptVerdict;
-
-static gboolean
-dropbox_domain(const char *key)
-{
-	char **domains = milter_server->config->dropbox_domains;
-	return domains && g_strv_contains((const char *const *)domains, milter_key_domain(key));
-}
 
 /* May this transaction's sender file into USER_ID's dropbox? With AUTH the
  * login decides; without, the envelope sender here and the header From at
@@ -183,27 +175,22 @@ rcpt_sender_allowed(Store *store, MilterSession *s, const char *user_id, gboolea
 }
 
 static gboolean
-rcpt_classify(MilterSession *s, const char *key, RcptVerdict *verdict, char **user_id, GError **error)
+rcpt_classify(MilterSession *s, CaptureRcpt *rcpt, RcptVerdict *verdict, GError **error)
 {
 	*verdict = RCPT_OTHER;
-	/* With dropbox domains configured, addresses elsewhere cannot be a
-	 * dropbox: ordinary mail costs no database lookup at all. */
-	char **domains = milter_server->config->dropbox_domains;
-	if (domains && domains[0] && !dropbox_domain(key))
-		return TRUE;
 	Store *store = milter_pool_get(milter_server->pool, error);
 	if (!store)
 		return FALSE;
-	gboolean ok = store_user_by_dropbox(store, key, user_id, error);
+	gboolean ok = capture_rcpt_lookup(store, milter_server->config, rcpt, error);
 	gboolean allowed = FALSE;
-	if (ok && *user_id)
-		ok = rcpt_sender_allowed(store, s, *user_id, &allowed, error);
+	if (ok && rcpt->kind == CAPTURE_RCPT_DROPBOX)
+		ok = rcpt_sender_allowed(store, s, rcpt->user_id, &allowed, error);
 	milter_pool_put(milter_server->pool, store, !ok);
 	if (!ok)
 		return FALSE;
-	if (*user_id)
+	if (rcpt->kind == CAPTURE_RCPT_DROPBOX)
 		*verdict = allowed ? RCPT_DROPBOX : RCPT_STRANGER;
-	else if (dropbox_domain(key))
+	else if (rcpt->kind == CAPTURE_RCPT_UNKNOWN_DROPBOX)
 		*verdict = RCPT_UNKNOWN_DROPBOX;
 	return TRUE;
 }
@@ -215,11 +202,11 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (!s->rcpts)
 		return SMFIS_CONTINUE; /* no MAIL seen: nothing to attach to */
 	const char *rcpt = argv[0] ? argv[0] : "";
-	g_autofree char *key = ingest_address_key(rcpt);
-	g_autofree char *user_id = NULL;
+	gboolean need_lookup = FALSE;
+	g_autoptr(CaptureRcpt) r = capture_rcpt_new(milter_server->config, rcpt, &need_lookup);
 	RcptVerdict verdict = RCPT_OTHER;
 	g_autoptr(GError) error = NULL;
-	if (key && !rcpt_classify(s, key, &verdict, &user_id, &error)) {
+	if (need_lookup && !rcpt_classify(s, r, &verdict, &error)) {
 		g_warning("%s: recipient %s: %s, answering 451", session_qid(s), rcpt, error->message);
 		smfi_setreply(ctx, "451", "4.3.0", "bccdrop: dropbox lookup temporarily unavailable, try again later");
 		return SMFIS_TEMPFAIL;
@@ -231,15 +218,15 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_REJECT;
 	case RCPT_STRANGER:
 		g_message("%s: refused dropbox %s (user %s) for sender %s%s%s: not the dropbox owner", session_qid(s),
-			  rcpt, user_id, s->envelope_from, s->auth_authen ? ", AUTH " : "",
+			  rcpt, r->user_id, s->envelope_from, s->auth_authen ? ", AUTH " : "",
 			  s->auth_authen ? s->auth_authen : "");
 		smfi_setreply(ctx, "550", "5.7.1", "bccdrop: only the dropbox owner may send to this address");
 		return SMFIS_REJECT;
 	case RCPT_DROPBOX: {
 		MilterDropbox *d = g_new0(MilterDropbox, 1);
 		d->rcpt = g_strdup(rcpt);
-		d->key = g_steal_pointer(&key);
-		d->user_id = g_steal_pointer(&user_id);
+		d->key = g_steal_pointer(&r->key);
+		d->user_id = g_steal_pointer(&r->user_id);
 		g_ptr_array_add(s->dropboxes, d);
 		break;
 	}
@@ -257,7 +244,7 @@ cb_data(SMFICTX *ctx)
 	MilterSession *s = session_get(ctx);
 	if (!s->dropboxes || s->dropboxes->len == 0)
 		return SMFIS_ACCEPT; /* not for us: the MTA sends no header or body */
-	milter_spool_init(&s->spool, milter_server->config->milter_memory_limit);
+	capture_spool_init(&s->spool, milter_server->config->milter_memory_limit);
 	s->in_body = TRUE;
 	return SMFIS_CONTINUE;
 }
@@ -268,7 +255,7 @@ static void
 spool_add(MilterSession *s, const void *data, gsize len)
 {
 	if (!s->spool_error)
-		milter_spool_append(&s->spool, data, len, &s->spool_error);
+		capture_spool_append(&s->spool, data, len, &s->spool_error);
 }
 
 /* Header values arrive with bare LF between folded lines; the body comes
@@ -362,20 +349,6 @@ eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const 
 	return TRUE;
 }
 
-typedef struct {
-	const IngestMessage *msg;
-	const IngestInput *raw;
-	const StoreSource *source;
-	AssocFiled filed;
-} EomWrite;
-
-static gboolean
-eom_write(Store *store, gpointer data, GError **error)
-{
-	EomWrite *w = data;
-	return assoc_file_parsed(store, milter_server->config, w->msg, w->raw, w->source, &w->filed, error);
-}
-
 static gboolean
 eom_file_one(Store *store, MilterSession *s, const IngestMessage *msg, const IngestInput *raw,
 	     const MilterDropbox *d, GError **error)
@@ -389,27 +362,16 @@ eom_file_one(Store *store, MilterSession *s, const IngestMessage *msg, const Ing
 		.envelope_rcpts = (const char *const *)s->rcpts->pdata,
 		.dropbox = d->key,
 	};
-	EomWrite w = { msg, raw, &src, { 0 } };
-	gboolean ok = milter_writer_run(milter_server->writer, store, eom_write, &w, error);
+	g_auto(CaptureFiled) filed = { 0 };
+	gboolean ok = capture_group_store(milter_server->group, store, milter_server->config, msg, raw, &src, NULL,
+					  NULL, &filed, error);
 	g_ptr_array_remove_index(s->rcpts, s->rcpts->len - 1);
 	if (ok)
 		g_message("%s: filed <%s> for user %s (dropbox %s): message %" G_GINT64_FORMAT "%s, %u link(s)%s",
-			  session_qid(s), w.filed.message_id ? w.filed.message_id : "", d->user_id, d->key,
-			  w.filed.message, w.filed.new_source ? "" : " (re-delivery, already stored)", w.filed.n_links,
-			  w.filed.unmatched ? ", no CRM match" : "");
-	assoc_filed_clear(&w.filed);
+			  session_qid(s), filed.message_id ? filed.message_id : "", d->user_id, d->key, filed.message,
+			  filed.new_source ? "" : " (re-delivery, already stored)", filed.n_links,
+			  filed.unmatched ? ", no CRM match" : "");
 	return ok;
-}
-
-static gboolean
-eom_rewind(const IngestInput *raw, GError **error)
-{
-	if (raw->fd >= 0 && lseek(raw->fd, 0, SEEK_SET) != 0) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "rewinding the spooled message: %s",
-			    g_strerror(errno));
-		return FALSE;
-	}
-	return TRUE;
 }
 
 static gboolean eom_file_parsed(MilterSession *s, const IngestInput *in, GError **error);
@@ -420,9 +382,7 @@ static gboolean eom_file_parsed(MilterSession *s, const IngestInput *in, GError 
 static gboolean
 eom_file(MilterSession *s, GError **error)
 {
-	IngestInput raw;
-	if (!milter_spool_input(&s->spool, &raw, error))
-		return FALSE;
+	IngestInput raw = capture_spool_input(&s->spool);
 	gboolean large = raw.fd >= 0;
 	if (large)
 		g_mutex_lock(&milter_server->large_lock);
@@ -439,7 +399,7 @@ eom_file_parsed(MilterSession *s, const IngestInput *in, GError **error)
 	Store *store = milter_pool_get(milter_server->pool, error);
 	if (!store)
 		return FALSE;
-	g_autoptr(IngestMessage) msg = ingest_parse(&raw, common_now(), error);
+	g_autoptr(IngestMessage) msg = capture_parse(&raw, common_now(), error);
 	gboolean ok = msg != NULL;
 	g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
 	for (guint i = 0; ok && i < s->dropboxes->len; i++) {
@@ -456,11 +416,11 @@ eom_file_parsed(MilterSession *s, const IngestInput *in, GError **error)
 				  milter_server->config->require_dmarc ? " (or no trusted DMARC pass)" : "");
 			continue;
 		}
-		ok = ok && eom_rewind(&raw, error) && eom_file_one(store, s, msg, &raw, d, error);
+		ok = ok && eom_file_one(store, s, msg, &raw, d, error);
 	}
 	/* A read-only or failing connection is replaced; a busy one is fine. */
 	gboolean broken = !ok && !g_error_matches(*error, STORE_ERROR, STORE_ERROR_BUSY) &&
-			  !g_error_matches(*error, INGEST_ERROR, INGEST_ERROR_NOT_A_MESSAGE);
+			  !capture_error_is_bad_input(*error);
 	milter_pool_put(milter_server->pool, store, broken);
 	return ok;
 }

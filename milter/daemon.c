@@ -95,7 +95,7 @@ milter_daemon_run(CommonConfig *config, gboolean foreground)
 {
 	g_autoptr(GError) error = NULL;
 	MilterServer server = { .config = config, .pool = milter_pool_new(config, (guint)config->milter_workers) };
-	server.writer = milter_writer_new();
+	server.group = capture_group_new();
 	g_mutex_init(&server.large_lock);
 	int status = 1;
 	smfi_settimeout(config->milter_timeout);
@@ -117,7 +117,7 @@ out:
 	if (error)
 		g_critical("%s", error->message);
 	milter_pool_free(server.pool);
-	milter_writer_free(server.writer);
+	capture_group_free(server.group);
 	g_mutex_clear(&server.large_lock);
 	return status;
 }

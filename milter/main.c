@@ -40,8 +40,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	common_log_init("bccdrop-milter", !foreground, config->log_level);
-	ingest_init();
+	capture_init();
 	int status = milter_daemon_run(config, foreground);
-	ingest_shutdown();
+	capture_shutdown();
 	return status;
 }

@@ -4,14 +4,15 @@
  * one after another but on different worker threads, so every piece of
  * per-connection state lives in the smfi_setpriv() data (MilterSession) and
  * nothing is thread-local. The database is touched only through the Store
- * pool; a message's whole write (parse, store, decide, commit) happens inside
- * its end-of-message callback. */
+ * pool; a message's whole write (capture: parse, store, decide, commit)
+ * happens inside its end-of-message callback. */
 #ifndef BCCDROP_MILTER_H
 #define BCCDROP_MILTER_H
 
 #include <glib.h>
 
 #include "common/common.h"
+#include "capture/capture.h"
 #include "store/store.h"
 
 /* ---- pool.c: a few Store connections shared by the worker threads ---- */
@@ -27,36 +28,6 @@ Store *milter_pool_get(MilterPool *pool, GError **error);
 /* BROKEN: the connection failed in a way a fresh one might not (read-only,
  * I/O error): close it instead of keeping it. */
 void milter_pool_put(MilterPool *pool, Store *store, gboolean broken);
-
-/* ---- writer.c: group commit of concurrent messages ---- */
-
-typedef struct MilterWriter MilterWriter;
-typedef gboolean (*MilterWriteFunc)(Store *store, gpointer data, GError **error);
-
-MilterWriter *milter_writer_new(void);
-void milter_writer_free(MilterWriter *writer);
-/* Run FUNC (which writes through STORE, without BEGIN/COMMIT of its own)
- * in a transaction shared with the calls of other threads arriving at the
- * same time, and return once that transaction is committed. A failing FUNC
- * is rolled back alone; a failing COMMIT fails every call in it. STORE is
- * the calling thread's own connection. */
-gboolean milter_writer_run(MilterWriter *writer, Store *store, MilterWriteFunc func, gpointer data,
-			   GError **error);
-
-/* ---- spool.c: a message body, in memory up to a limit, then in a file ---- */
-
-typedef struct {
-	GByteArray *mem;
-	int fd; /* unlinked temporary file once spilled, else -1 */
-	guint64 size;
-	guint64 limit;
-} MilterSpool;
-
-void milter_spool_init(MilterSpool *spool, guint64 limit);
-gboolean milter_spool_append(MilterSpool *spool, const void *data, gsize len, GError **error);
-/* The whole message as an IngestInput (valid until the spool is cleared). */
-gboolean milter_spool_input(MilterSpool *spool, IngestInput *input, GError **error);
-void milter_spool_clear(MilterSpool *spool);
 
 /* ---- policy.c: who may file mail into a dropbox ---- */
 
@@ -74,7 +45,7 @@ typedef struct {
 	/* One writer at a time inside the process, committing for everybody
 	 * waiting (group commit) instead of each polling SQLite's lock with
 	 * the busy handler's sleeps. Parsing happens before, in parallel. */
-	MilterWriter *writer;
+	CaptureGroup *group;
 	/* Messages that spilled to disk are parsed one at a time: parsing
 	 * holds a few times the body in memory, and this keeps the milter's
 	 * peak memory independent of how many large messages arrive at once. */

@@ -69,10 +69,6 @@ milter_pool_get(MilterPool *pool, GError **error)
 		return store;
 	/* Opened outside the lock: it may wait for another process's migration. */
 	store = store_open(pool->path, &pool->options, error);
-	/* The group commit's savepoints need a sub-journal; on disk that is a
-	 * temporary file created and unlinked for nearly every batch. */
-	if (store)
-		store_exec(store, "PRAGMA temp_store = MEMORY", NULL);
 	if (!store) {
 		g_mutex_lock(&pool->lock);
 		pool->size--;

@@ -267,7 +267,7 @@ imap_body_chunk(int type, struct mailimap_msg_att_body_section *section, const c
 {
 	PollImap *s = ctx;
 	if (!s->fetch_error)
-		poll_spool_write(s->current, bytes, len, &s->fetch_error);
+		capture_spool_append(&s->current->spool, bytes, len, &s->fetch_error);
 	return true;
 }
 
@@ -324,7 +324,7 @@ imap_fetch_small(PollImap *s, GArray *uids, GHashTable *by_uid, guint64 memory_l
 		sp->uid = uid;
 		g_hash_table_insert(by_uid, GUINT_TO_POINTER(uid), sp);
 		if (body->sec_body_part)
-			ok = poll_spool_write(sp, body->sec_body_part, body->sec_length, error);
+			ok = capture_spool_append(&sp->spool, body->sec_body_part, body->sec_length, error);
 	}
 	mailimap_fetch_list_free(result);
 	return ok;

@@ -77,10 +77,10 @@ main(int argc, char **argv)
 	}
 	setup_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	ingest_init();
+	capture_init();
 	g_message("bccdrop-poll started (%s, database %s)", once ? "once" : "daemon", config->database);
 	int failed = poll_run(config, key, once, &stop_requested);
-	ingest_shutdown();
+	capture_shutdown();
 	curl_global_cleanup();
 	return failed ? 1 : 0;
 }

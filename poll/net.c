@@ -337,67 +337,8 @@ PollSpool *
 poll_spool_new(guint64 memory_limit)
 {
 	PollSpool *s = g_new0(PollSpool, 1);
-	s->mem = g_byte_array_new();
-	s->fd = -1;
-	s->limit = memory_limit;
+	capture_spool_init(&s->spool, memory_limit);
 	return s;
-}
-
-static gboolean
-spool_write_all(int fd, const guint8 *p, gsize len, GError **error)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			g_set_error(error, POLL_ERROR, POLL_ERROR_PROTOCOL, "writing a spooled message: %s",
-				    g_strerror(errno));
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
-/* Past the memory limit the message moves to an unlinked temporary file, so
- * a large message never sits in memory and leaves nothing behind on a crash. */
-static gboolean
-spool_spill(PollSpool *s, GError **error)
-{
-	const char *dir = g_getenv("TMPDIR");
-	g_autofree char *tmpl = g_build_filename(dir && *dir ? dir : "/tmp", "bccdrop-poll-XXXXXX", NULL);
-	s->fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
-	if (s->fd < 0) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_PROTOCOL, "cannot create a temporary file in %s: %s",
-			    dir && *dir ? dir : "/tmp", g_strerror(errno));
-		return FALSE;
-	}
-	unlink(tmpl);
-	gboolean ok = spool_write_all(s->fd, s->mem->data, s->mem->len, error);
-	g_byte_array_set_size(s->mem, 0);
-	return ok;
-}
-
-gboolean
-poll_spool_write(PollSpool *s, const void *data, gsize len, GError **error)
-{
-	if (s->fd < 0 && s->size + len > s->limit && !spool_spill(s, error))
-		return FALSE;
-	s->size += len;
-	if (s->fd >= 0)
-		return spool_write_all(s->fd, data, len, error);
-	g_byte_array_append(s->mem, data, (guint)len);
-	return TRUE;
-}
-
-IngestInput
-poll_spool_input(PollSpool *s)
-{
-	if (s->fd >= 0)
-		return INGEST_INPUT_FD(s->fd);
-	return INGEST_INPUT_BYTES(s->mem->data, s->mem->len);
 }
 
 void
@@ -405,9 +346,7 @@ poll_spool_free(PollSpool *s)
 {
 	if (!s)
 		return;
-	if (s->fd >= 0)
-		close(s->fd);
-	g_byte_array_unref(s->mem);
+	capture_spool_clear(&s->spool);
 	g_free(s->uidl);
 	g_free(s);
 }

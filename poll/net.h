@@ -48,14 +48,9 @@ typedef struct {
 	guint32 uid;	/* IMAP */
 	char *uidl;	/* POP3 */
 	guint msgno;	/* POP3 */
-	GByteArray *mem;
-	int fd;
-	guint64 size;
-	guint64 limit; /* bytes kept in memory */
+	CaptureSpool spool;
 } PollSpool;
 PollSpool *poll_spool_new(guint64 memory_limit);
-gboolean poll_spool_write(PollSpool *spool, const void *data, gsize len, GError **error);
-IngestInput poll_spool_input(PollSpool *spool);
 void poll_spool_free(PollSpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PollSpool, poll_spool_free)
 

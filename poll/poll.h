@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "common/common.h"
-#include "ingest/ingest.h"
+#include "capture/capture.h"
 #include "store/store.h"
 
 #define POLL_ERROR (poll_error_quark())

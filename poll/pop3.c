@@ -98,7 +98,7 @@ static size_t
 pop3_to_spool(char *data, size_t size, size_t n, void *ctx)
 {
 	Pop3Sink *sink = ctx;
-	if (sink->error || !poll_spool_write(sink->spool, data, size * n, &sink->error))
+	if (sink->error || !capture_spool_append(&sink->spool->spool, data, size * n, &sink->error))
 		return 0;
 	return size * n;
 }

@@ -8,7 +8,6 @@
 
 #include <gio/gio.h>
 
-#include "assoc/assoc.h"
 
 /* A batch ends at this many messages or bytes held in memory. */
 #define SYNC_BATCH_MESSAGES 250
@@ -54,9 +53,9 @@ typedef struct {
 static IngestMessage *
 sync_parse(Sync *s, PollSpool *spool, gint64 now)
 {
-	IngestInput in = poll_spool_input(spool);
+	IngestInput in = capture_spool_input(&spool->spool);
 	g_autoptr(GError) e = NULL;
-	IngestMessage *msg = ingest_parse(&in, now, &e);
+	IngestMessage *msg = capture_parse(&in, now, &e);
 	if (!msg)
 		g_warning("mailbox %" G_GINT64_FORMAT ": %s %s%u is not a message, skipped: %s", s->mb->id,
 			  spool->uidl ? "POP3 message" : "UID", spool->uidl ? spool->uidl : "", spool->uid,
@@ -64,38 +63,64 @@ sync_parse(Sync *s, PollSpool *spool, gint64 now)
 	return msg;
 }
 
+typedef struct {
+	Sync *s;
+	GPtrArray *spools;
+	const SyncImapCursor *cur;
+	guint64 bytes;
+} SyncBatch;
+
+/* The source's own writes, in the transaction of the batch's messages:
+ * cursor, retrieved UIDLs, budget and progress. */
 static gboolean
-sync_store_batch(Sync *s, GPtrArray *spools, IngestMessage **msgs, const SyncImapCursor *cur, gint64 now,
-		 GError **error)
+sync_batch_hook(Store *store, gpointer data, GError **error)
 {
-	Store *store = s->ctx->store;
-	guint64 bytes = 0;
-	for (guint i = 0; i < spools->len; i++) {
-		PollSpool *sp = g_ptr_array_index(spools, i);
-		bytes += sp->size;
-		if (msgs[i]) {
-			IngestInput in = poll_spool_input(sp);
-			StoreSource src = { .kind = cur ? STORE_SOURCE_IMAP : STORE_SOURCE_POP3,
-					    .received_at = now,
-					    .owner_user_id = s->mb->user_id,
-					    .mailbox_id = s->mb->id,
-					    .folder = cur ? cur->folder : NULL,
-					    .uidvalidity = cur ? cur->uidvalidity : 0,
-					    .uid = sp->uid,
-					    .uidl = sp->uidl };
-			if (!assoc_file_parsed(store, s->ctx->config, msgs[i], &in, &src, NULL, error))
-				return FALSE;
-		}
-		if (!cur && !store_mailbox_uidl_add(store, s->mb->id, sp->uidl, error))
+	SyncBatch *b = data;
+	Sync *s = b->s;
+	for (guint i = 0; !b->cur && i < b->spools->len; i++) {
+		PollSpool *sp = g_ptr_array_index(b->spools, i);
+		if (!store_mailbox_uidl_add(store, s->mb->id, sp->uidl, error))
 			return FALSE;
 	}
-	if (cur && !store_mailbox_folder_set(store, s->mb->id, cur->folder, cur->uidvalidity, cur->last_uid, error))
+	if (b->cur && !store_mailbox_folder_set(store, s->mb->id, b->cur->folder, b->cur->uidvalidity,
+						b->cur->last_uid, error))
 		return FALSE;
-	if (!store_mailbox_budget_add(store, s->mb->id, s->day, bytes, error))
+	if (!store_mailbox_budget_add(store, s->mb->id, s->day, b->bytes, error))
 		return FALSE;
-	s->budget_used += bytes;
+	StoreMailboxSync st = { .status = "in_progress", .done = s->done + b->spools->len, .total = s->total };
+	if (!store_mailbox_sync_set(store, s->mb->id, &st, error))
+		return FALSE;
+	poll_fault_before_commit();
+	return TRUE;
+}
+
+static gboolean
+sync_store_batch(Sync *s, CaptureBatch *batch, GPtrArray *spools, IngestMessage **msgs, const SyncImapCursor *cur,
+		 gint64 now, GError **error)
+{
+	SyncBatch b = { s, spools, cur, 0 };
+	for (guint i = 0; i < spools->len; i++) {
+		PollSpool *sp = g_ptr_array_index(spools, i);
+		b.bytes += sp->spool.size;
+		if (!msgs[i])
+			continue;
+		IngestInput in = capture_spool_input(&sp->spool);
+		StoreSource src = { .kind = cur ? STORE_SOURCE_IMAP : STORE_SOURCE_POP3,
+				    .received_at = now,
+				    .owner_user_id = s->mb->user_id,
+				    .mailbox_id = s->mb->id,
+				    .folder = cur ? cur->folder : NULL,
+				    .uidvalidity = cur ? cur->uidvalidity : 0,
+				    .uid = sp->uid,
+				    .uidl = sp->uidl };
+		if (!capture_batch_add(batch, msgs[i], &in, &src, NULL, error))
+			return FALSE;
+	}
+	if (!capture_batch_commit(batch, sync_batch_hook, &b, error))
+		return FALSE;
+	s->budget_used += b.bytes;
 	s->done += spools->len;
-	return sync_status(s, "in_progress", NULL, error);
+	return TRUE;
 }
 
 /* Parse first (no lock held), then one transaction for messages + cursor. */
@@ -106,16 +131,8 @@ sync_commit_batch(Sync *s, GPtrArray *spools, const SyncImapCursor *cur, GError 
 	IngestMessage **msgs = g_new0(IngestMessage *, spools->len + 1);
 	for (guint i = 0; i < spools->len; i++)
 		msgs[i] = sync_parse(s, g_ptr_array_index(spools, i), now);
-	gboolean ok = store_begin(s->ctx->store, error);
-	if (ok) {
-		ok = sync_store_batch(s, spools, msgs, cur, now, error);
-		if (ok) {
-			poll_fault_before_commit();
-			ok = store_commit(s->ctx->store, error);
-		} else {
-			store_rollback(s->ctx->store);
-		}
-	}
+	g_autoptr(CaptureBatch) batch = capture_batch_new(s->ctx->store, s->ctx->config);
+	gboolean ok = sync_store_batch(s, batch, spools, msgs, cur, now, error);
 	for (guint i = 0; i < spools->len; i++) {
 		PollSpool *sp = g_ptr_array_index(spools, i);
 		if (ok && !cur && msgs[i])
@@ -387,11 +404,11 @@ sync_pop3_batches(Sync *s, PollPop3 *pop, GPtrArray *fresh, GError **error)
 		while (pos < fresh->len && batch->len < SYNC_BATCH_MESSAGES && mem < SYNC_BATCH_MEMORY &&
 		       sync_budget_allows(s, dl)) {
 			PollSpool *sp = g_ptr_array_index(fresh, pos++);
-			sp->limit = s->ctx->config->poll_memory_limit;
+			sp->spool.limit = s->ctx->config->poll_memory_limit;
 			if (!poll_pop3_retr(pop, sp, error))
 				return FALSE;
-			mem += MIN(sp->size, sp->limit);
-			dl += sp->size;
+			mem += MIN(sp->spool.size, sp->spool.limit);
+			dl += sp->spool.size;
 			g_ptr_array_add(batch, sp);
 		}
 		if (batch->len && !sync_commit_batch(s, batch, NULL, error))
@@ -399,7 +416,7 @@ sync_pop3_batches(Sync *s, PollPop3 *pop, GPtrArray *fresh, GError **error)
 		/* Release the bytes of a committed batch early. */
 		for (guint i = 0; i < batch->len; i++) {
 			PollSpool *sp = g_ptr_array_index(batch, i);
-			g_byte_array_set_size(sp->mem, 0);
+			capture_spool_clear(&sp->spool);
 		}
 	}
 	return TRUE;

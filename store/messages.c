@@ -401,3 +401,18 @@ store_raw_get(Store *store, gint64 message, GError **error)
 	sqlite3_reset(st);
 	return b;
 }
+
+gboolean
+store_message_link_count(Store *store, gint64 message, guint *n_links, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT count(*) FROM links WHERE message = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, message);
+	int rc = sqlite3_step(st);
+	*n_links = rc == SQLITE_ROW ? (guint)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(store, error, "reading the message's links");
+	return TRUE;
+}

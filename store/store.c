@@ -172,6 +172,25 @@ store_in_transaction(Store *store)
 	return store->in_txn;
 }
 
+gboolean
+store_savepoint(Store *store, GError **error)
+{
+	g_return_val_if_fail(store->in_txn, FALSE);
+	return store_exec(store, "SAVEPOINT capture_job", error);
+}
+
+gboolean
+store_savepoint_release(Store *store, GError **error)
+{
+	return store_exec(store, "RELEASE capture_job", error);
+}
+
+gboolean
+store_savepoint_rollback(Store *store, GError **error)
+{
+	return store_exec(store, "ROLLBACK TO capture_job", error) && store_exec(store, "RELEASE capture_job", error);
+}
+
 static gboolean
 store_is_empty(Store *store)
 {
@@ -228,6 +247,10 @@ store_configure(Store *store, const StoreOptions *o, GError **error)
 		return FALSE;
 	if (o->readonly)
 		return TRUE;
+	/* Savepoints (group commit) need a sub-journal; on disk that is a
+	 * temporary file created and unlinked for nearly every batch. */
+	if (!store_exec(store, "PRAGMA temp_store = MEMORY", error))
+		return FALSE;
 	/* WAL lets report readers run alongside the milter's writes. A file we
 	 * cannot write stays in its mode; the write itself then fails cleanly. */
 	sqlite3_exec(store->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);

@@ -49,6 +49,11 @@ gboolean store_begin(Store *store, GError **error);
 gboolean store_commit(Store *store, GError **error);
 void store_rollback(Store *store);
 gboolean store_in_transaction(Store *store);
+/* One savepoint inside the open transaction (not nested): a failing part of
+ * a shared transaction is undone alone. Rollback also releases it. */
+gboolean store_savepoint(Store *store, GError **error);
+gboolean store_savepoint_release(Store *store, GError **error);
+gboolean store_savepoint_rollback(Store *store, GError **error);
 
 /* Prepared-statement cache for the modules above store (assoc, cli). The
  * statement is reset and its bindings cleared; do not finalize it. */
@@ -107,6 +112,30 @@ gboolean store_put_message(Store *store, const IngestMessage *msg, const IngestI
 /* Look up a message by Message-ID (brackets optional). Several messages may
  * share one (collisions): all rowids are returned, oldest first. */
 GArray *store_find_message_id(Store *store, const char *message_id, GError **error);
+
+/* How many links MESSAGE has. */
+gboolean store_message_link_count(Store *store, gint64 message, guint *n_links, GError **error);
+
+/* A stored message as `bccdrop show` prints it (store/show.c). Each part
+ * is a list of rows, each row a NULL-terminated array of texts (a column
+ * may be NULL) in the order given below. */
+typedef enum {
+	STORE_VIEW_PARTICIPANTS, /* role, name, address; from, to, cc, reply_to, envelope_rcpt */
+	STORE_VIEW_REFERENCES,	 /* ref, oldest first */
+	STORE_VIEW_ATTACHMENTS,	 /* filename, content_type, size, sha256 */
+	STORE_VIEW_SOURCES,	 /* kind, received_at, owner_user_id, where (file, folder, uidl or dropbox) */
+	STORE_VIEW_LINKS,	 /* module, record_id, rule, visibility; deals first */
+	STORE_VIEW_N
+} StoreViewPart;
+typedef struct {
+	char *message_id, *date, *subject, *in_reply_to, *body_type, *warnings, *fingerprint, *body_text;
+	gboolean message_id_synthetic, date_synthetic;
+	gint64 raw_size;
+	GPtrArray *rows[STORE_VIEW_N]; /* char** rows */
+} StoreMessageView;
+StoreMessageView *store_message_view(Store *store, gint64 message, GError **error);
+void store_message_view_free(StoreMessageView *view);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreMessageView, store_message_view_free)
 
 /* The raw bytes of a stored message. */
 GBytes *store_raw_get(Store *store, gint64 message, GError **error);

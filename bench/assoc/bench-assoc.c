@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assoc/assoc.h"
+#include "capture/capture.h"
 
 #define BENCH_USERS 50
 
@@ -167,16 +167,16 @@ main(int argc, char **argv)
 	for (int i = 0; i < total; i++) {
 		if (!store_begin(store, &error))
 			die("begin", error);
-		AssocFiled filed = { 0 };
+		guint n_links = 0;
 		gint64 s0 = g_get_monotonic_time();
-		if (!assoc_decide(store, config, g_array_index(ids, gint64, i), "bench", &filed, &error))
+		if (!capture_decide(store, config, g_array_index(ids, gint64, i), "bench", NULL, &n_links, &error))
 			die("decide", error);
 		gint64 s1 = g_get_monotonic_time();
 		if (!store_commit(store, &error))
 			die("commit", error);
 		if (i >= warmup) {
 			lat[i - warmup] = (double)(s1 - s0);
-			linked += filed.n_links > 0;
+			linked += n_links > 0;
 		}
 	}
 	qsort(lat, messages, sizeof *lat, cmp_double);

@@ -1,10 +1,11 @@
 /* The association rule, branch by branch: a real SQLite file, CRM data
- * imported from CSV, messages written here and filed through assoc_file with
+ * imported from CSV, messages written here and filed through capture_file with
  * the real parser. Each scenario checks the links and what the trace says. */
 #include <string.h>
 
 #include "assoc/assoc-internal.h"
 #include "assoc/assoc.h"
+#include "capture/capture.h"
 #include "tests/unit/testutil.h"
 
 typedef struct {
@@ -102,7 +103,7 @@ typedef struct {
 } Mail;
 
 static void
-file_mail_filed(Fixture *f, const char *message_id, const Mail *m, AssocFiled *filed)
+file_mail_filed(Fixture *f, const char *message_id, const Mail *m, CaptureFiled *filed)
 {
 	g_autofree char *raw = g_strdup_printf("From: %s\r\nTo: %s\r\n%s%s%sSubject: test %s\r\n"
 					       "Message-ID: <%s>\r\n%s%s%sDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
@@ -131,7 +132,7 @@ file_mail_filed(Fixture *f, const char *message_id, const Mail *m, AssocFiled *f
 		s.file_name = "test.eml";
 	}
 	g_autoptr(GError) error = NULL;
-	gboolean ok = assoc_file(f->store, f->config, &in, &s, filed, &error);
+	gboolean ok = capture_file(f->store, f->config, &in, &s, filed, &error);
 	g_assert_no_error(error);
 	g_assert_true(ok);
 }
@@ -139,11 +140,11 @@ file_mail_filed(Fixture *f, const char *message_id, const Mail *m, AssocFiled *f
 static gint64
 file_mail(Fixture *f, const char *message_id, const Mail *m)
 {
-	AssocFiled filed = { 0 };
+	CaptureFiled filed = { 0 };
 	file_mail_filed(f, message_id, m, &filed);
 	g_assert_true(filed.new_message);
 	gint64 id = filed.message;
-	assoc_filed_clear(&filed);
+	capture_filed_clear(&filed);
 	return id;
 }
 
@@ -401,21 +402,21 @@ test_redelivery_and_owners(Fixture *f, gconstpointer data)
 	g_autofree char *l1 = links_of(f, m);
 	g_assert_cmpstr(l1, ==, "contact:c4:contact_no_deals:private");
 	/* The same delivery again is a no-op that still reports the links. */
-	AssocFiled again = { 0 };
+	CaptureFiled again = { 0 };
 	file_mail_filed(f, "twice@test", &bob, &again);
 	g_assert_false(again.new_source);
 	g_assert_cmpuint(again.n_links, ==, 1);
 	g_assert_false(again.unmatched);
-	assoc_filed_clear(&again);
+	capture_filed_clear(&again);
 	/* Alice (public) captures the same message through her dropbox: any
 	 * owner sharing publicly makes the link public, and history says so. */
 	const Mail alice = { "bcc_dropbox", "u1", "bob@sales.example", "nd@client.example", NULL,
 			     "alice-drop@bcc.example", NULL };
-	AssocFiled second = { 0 };
+	CaptureFiled second = { 0 };
 	file_mail_filed(f, "twice@test", &alice, &second);
 	g_assert_false(second.new_message);
 	g_assert_true(second.new_source);
-	assoc_filed_clear(&second);
+	capture_filed_clear(&second);
 	g_autofree char *l2 = links_of(f, m);
 	g_assert_cmpstr(l2, ==, "contact:c4:contact_no_deals:public");
 	g_autoptr(GError) error = NULL;

@@ -1,5 +1,6 @@
-/* Unit tests of the milter's building blocks: the spool, the DMARC check,
- * the Store pool and the user lookups it relies on. */
+/* Unit tests of the milter's building blocks: the DMARC check, the Store
+ * pool and the user lookups it relies on. (The spool and the group commit
+ * are capture's: tests/unit/test-capture.c.) */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,51 +8,6 @@
 
 #include "milter/milter.h"
 #include "tests/unit/testutil.h"
-
-static void
-test_spool_memory(void)
-{
-	MilterSpool spool;
-	milter_spool_init(&spool, 64);
-	g_assert_true(milter_spool_append(&spool, "Subject: x\r\n", 12, NULL));
-	g_assert_true(milter_spool_append(&spool, "\r\nbody\r\n", 8, NULL));
-	g_assert_cmpint(spool.fd, ==, -1);
-	IngestInput in;
-	g_assert_true(milter_spool_input(&spool, &in, NULL));
-	g_assert_cmpint(in.fd, ==, -1);
-	g_assert_cmpmem(in.data, in.len, "Subject: x\r\n\r\nbody\r\n", 20);
-	milter_spool_clear(&spool);
-}
-
-static void
-test_spool_spills(void)
-{
-	MilterSpool spool;
-	milter_spool_init(&spool, 1000);
-	GString *want = g_string_new(NULL);
-	for (int i = 0; i < 500; i++) {
-		g_autofree char *line = g_strdup_printf("line %d of a large message\r\n", i);
-		g_string_append(want, line);
-		g_assert_true(milter_spool_append(&spool, line, strlen(line), NULL));
-	}
-	/* Beyond the limit the bytes live in an unlinked file, not in memory. */
-	g_assert_cmpint(spool.fd, >=, 0);
-	g_assert_cmpuint(spool.mem->len, ==, 0);
-	struct stat sb;
-	g_assert_cmpint(fstat(spool.fd, &sb), ==, 0);
-	g_assert_cmpuint(sb.st_nlink, ==, 0);
-	g_assert_cmpuint((guint64)sb.st_size, ==, want->len);
-	IngestInput in;
-	g_assert_true(milter_spool_input(&spool, &in, NULL));
-	g_assert_cmpint(in.fd, ==, spool.fd);
-	char *buf = g_malloc(want->len);
-	g_assert_cmpint(pread(in.fd, buf, want->len, 0), ==, (ssize_t)want->len);
-	g_assert_cmpmem(buf, want->len, want->str, want->len);
-	g_free(buf);
-	g_string_free(want, TRUE);
-	milter_spool_clear(&spool);
-	g_assert_cmpint(spool.fd, ==, -1);
-}
 
 static void
 test_dmarc(void)
@@ -70,20 +26,10 @@ test_dmarc(void)
 	g_assert_cmpstr(milter_key_domain("postmaster"), ==, "");
 }
 
-static CommonConfig *
-test_config(const char *name)
-{
-	CommonConfig *c = common_config_defaults();
-	g_free(c->database);
-	c->database = g_build_filename(testutil_tmpdir(), name, NULL);
-	c->busy_timeout_ms = 200;
-	return c;
-}
-
 static void
 test_pool_and_users(void)
 {
-	g_autoptr(CommonConfig) config = test_config("pool.db");
+	g_autoptr(CommonConfig) config = testutil_config("pool.db", 200);
 	MilterPool *pool = milter_pool_new(config, 2);
 	g_autoptr(GError) error = NULL;
 	Store *a = milter_pool_get(pool, &error);
@@ -139,92 +85,13 @@ test_pool_and_users(void)
 	milter_pool_free(pool);
 }
 
-/* ---- group commit ---- */
-
-typedef struct {
-	CommonConfig *config;
-	MilterWriter *writer;
-	int n;
-	gboolean ok;
-	GError *error;
-} WriterThread;
-
-static gboolean
-writer_insert_stage(Store *store, gpointer data, GError **error)
-{
-	WriterThread *t = data;
-	sqlite3_stmt *st = store_prepare(store, "INSERT INTO stages(name, probability) VALUES (?, ?)", error);
-	if (!st)
-		return FALSE;
-	g_autofree char *name = g_strdup_printf("stage %d", t->n);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	/* Thread 3 breaks the CHECK (probability BETWEEN 0 AND 100). */
-	sqlite3_bind_int(st, 2, t->n == 3 ? 500 : t->n);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_fail(store, error, "inserting a stage");
-	return TRUE;
-}
-
-static gpointer
-writer_thread(gpointer data)
-{
-	WriterThread *t = data;
-	StoreOptions o = { 5000, FALSE, FALSE };
-	Store *store = store_open(t->config->database, &o, &t->error);
-	if (!store)
-		return NULL;
-	t->ok = milter_writer_run(t->writer, store, writer_insert_stage, t, &t->error);
-	store_close(store);
-	return NULL;
-}
-
-static void
-test_writer(void)
-{
-	g_autoptr(CommonConfig) config = test_config("writer.db");
-	g_autoptr(GError) error = NULL;
-	Store *main_store = store_open(config->database, NULL, &error);
-	g_assert_no_error(error);
-	MilterWriter *writer = milter_writer_new();
-	WriterThread t[8];
-	GThread *th[8];
-	for (int i = 0; i < 8; i++) {
-		t[i] = (WriterThread){ config, writer, i, FALSE, NULL };
-		th[i] = g_thread_new("writer", writer_thread, &t[i]);
-	}
-	for (int i = 0; i < 8; i++)
-		g_thread_join(th[i]);
-	for (int i = 0; i < 8; i++) {
-		if (i == 3) {
-			g_assert_false(t[i].ok);
-			g_assert_error(t[i].error, STORE_ERROR, STORE_ERROR_INVALID);
-		} else {
-			g_assert_no_error(t[i].error);
-			g_assert_true(t[i].ok);
-		}
-		g_clear_error(&t[i].error);
-	}
-	/* Every other job was committed, the failing one alone rolled back. */
-	sqlite3_stmt *st = store_prepare(main_store, "SELECT count(*), sum(name = 'stage 3') FROM stages", &error);
-	g_assert_nonnull(st);
-	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
-	g_assert_cmpint(sqlite3_column_int(st, 0), ==, 7);
-	g_assert_cmpint(sqlite3_column_int(st, 1), ==, 0);
-	sqlite3_reset(st);
-	milter_writer_free(writer);
-	store_close(main_store);
-}
-
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	ingest_init();
-	g_test_add_func("/milter/spool/memory", test_spool_memory);
-	g_test_add_func("/milter/spool/spills", test_spool_spills);
 	g_test_add_func("/milter/dmarc", test_dmarc);
 	g_test_add_func("/milter/pool-and-users", test_pool_and_users);
-	g_test_add_func("/milter/writer/group-commit", test_writer);
 	int rc = g_test_run();
 	ingest_shutdown();
 	return rc;

@@ -107,31 +107,6 @@ test_presets(void)
 	g_assert_cmpint(poll_default_port("pop3", "none"), ==, 110);
 }
 
-static void
-test_spool_spills_to_file(void)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(PollSpool) small = poll_spool_new(100);
-	g_assert_true(poll_spool_write(small, "0123456789", 10, &e));
-	IngestInput in = poll_spool_input(small);
-	g_assert_cmpint(in.fd, ==, -1);
-	g_assert_cmpuint(in.len, ==, 10);
-
-	g_autoptr(PollSpool) big = poll_spool_new(100);
-	char chunk[64];
-	memset(chunk, 'x', sizeof chunk);
-	for (int i = 0; i < 10; i++)
-		g_assert_true(poll_spool_write(big, chunk, sizeof chunk, &e));
-	in = poll_spool_input(big);
-	g_assert_cmpint(in.fd, >=, 0);
-	g_assert_cmpuint(big->mem->len, ==, 0);
-	struct stat sb;
-	g_assert_cmpint(fstat(in.fd, &sb), ==, 0);
-	g_assert_cmpint(sb.st_size, ==, 640);
-	/* Unlinked: nothing is left behind if we crash. */
-	g_assert_cmpint(sb.st_nlink, ==, 0);
-}
-
 static Store *
 open_db(void)
 {
@@ -253,7 +228,6 @@ main(int argc, char **argv)
 	g_test_add_func("/poll/secret/roundtrip", test_seal_roundtrip);
 	g_test_add_func("/poll/secret/tamper-and-context", test_seal_tamper_and_context);
 	g_test_add_func("/poll/presets", test_presets);
-	g_test_add_func("/poll/spool/spills-to-file", test_spool_spills_to_file);
 	g_test_add_func("/poll/store/one-active-mailbox", test_one_active_mailbox);
 	g_test_add_func("/poll/store/secret-change-clears-auth-failed", test_secret_change_clears_auth_failed);
 	g_test_add_func("/poll/store/cursors-and-budget", test_cursors_and_budget);

@@ -53,3 +53,13 @@ testutil_tmpdir(void)
 	}
 	return tmpdir;
 }
+
+CommonConfig *
+testutil_config(const char *name, int busy_timeout_ms)
+{
+	CommonConfig *c = common_config_defaults();
+	g_free(c->database);
+	c->database = g_build_filename(testutil_tmpdir(), name, NULL);
+	c->busy_timeout_ms = busy_timeout_ms;
+	return c;
+}

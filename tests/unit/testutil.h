@@ -2,6 +2,8 @@
 #ifndef BCCDROP_TESTUTIL_H
 #define BCCDROP_TESTUTIL_H
 #include <glib.h>
+
+#include "common/common.h"
 /* The corpus folder (../shared/corpus beside the checkout, or
  * $BCCDROP_CORPUS), or NULL when it is absent. */
 const char *testutil_corpus_dir(void);
@@ -9,4 +11,7 @@ const char *testutil_corpus_dir(void);
 GBytes *testutil_read(const char *path);
 /* A fresh temporary directory, removed at exit. */
 const char *testutil_tmpdir(void);
+/* The default configuration with its database NAME in testutil_tmpdir()
+ * and the given busy timeout. */
+CommonConfig *testutil_config(const char *name, int busy_timeout_ms);
 #endif

@@ -1,35 +1,36 @@
-/* Group commit. With durable commits ([store] synchronous = full) every
- * COMMIT costs an fsync, and SQLite has a single writer anyway: so the
- * messages that reach their end at the same time are written in one
- * transaction, each inside its own SAVEPOINT so that one failure undoes only
- * that message, and committed with one fsync. Nobody is answered before the
- * commit that holds its message has succeeded.
+/* Group commit (see capture.h for why).
  *
  * Leader/follower: a thread that finds no batch running becomes the leader,
  * takes every queued job (its own included) and runs them on its own Store;
  * the others sleep until their job is finished, and one of them leads the
  * jobs queued meanwhile. */
-#include "milter/milter.h"
+#include "capture/capture.h"
 
 typedef struct {
-	MilterWriteFunc func;
-	gpointer data;
+	const CommonConfig *config;
+	const IngestMessage *msg;
+	const IngestInput *raw;
+	const StoreSource *source;
+	CaptureHook hook;
+	gpointer hook_data;
+	CaptureFiled *filed;
 	gboolean finished;
 	gboolean ok;
 	GError *error;
 } WriteJob;
 
-struct MilterWriter {
+struct CaptureGroup {
 	GMutex lock;
 	GCond finished;
 	GQueue pending; /* WriteJob* */
 	gboolean leading;
+	guint64 commits;
 };
 
-MilterWriter *
-milter_writer_new(void)
+CaptureGroup *
+capture_group_new(void)
 {
-	MilterWriter *w = g_new0(MilterWriter, 1);
+	CaptureGroup *w = g_new0(CaptureGroup, 1);
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->finished);
 	g_queue_init(&w->pending);
@@ -37,7 +38,7 @@ milter_writer_new(void)
 }
 
 void
-milter_writer_free(MilterWriter *w)
+capture_group_free(CaptureGroup *w)
 {
 	if (!w)
 		return;
@@ -56,23 +57,31 @@ job_fail(WriteJob *job, const GError *error)
 	job->ok = FALSE;
 }
 
+static gboolean
+job_write(Store *store, WriteJob *job)
+{
+	return capture_store(store, job->config, job->msg, job->raw, job->source, job->filed, &job->error) &&
+	       (!job->hook || job->hook(store, job->hook_data, &job->error));
+}
+
 /* One job inside the open transaction; FALSE when the transaction itself
  * is lost (a savepoint could not be rolled back). */
 static gboolean
 writer_job(Store *store, WriteJob *job)
 {
-	if (!store_exec(store, "SAVEPOINT milter_job", &job->error))
+	if (!store_savepoint(store, &job->error))
 		return FALSE;
-	job->ok = job->func(store, job->data, &job->error);
+	job->ok = job_write(store, job);
 	if (job->ok) {
-		job->ok = store_exec(store, "RELEASE milter_job", &job->error);
+		job->ok = store_savepoint_release(store, &job->error);
 		return job->ok;
 	}
 	g_autoptr(GError) e = NULL;
-	return store_exec(store, "ROLLBACK TO milter_job", &e) && store_exec(store, "RELEASE milter_job", &e);
+	return store_savepoint_rollback(store, &e);
 }
 
-static void
+/* TRUE when the batch was committed. */
+static gboolean
 writer_batch(Store *store, GQueue *batch)
 {
 	g_autoptr(GError) error = NULL;
@@ -80,7 +89,7 @@ writer_batch(Store *store, GQueue *batch)
 	for (GList *l = batch->head; alive && l; l = l->next)
 		alive = writer_job(store, l->data);
 	if (alive && store_commit(store, &error))
-		return;
+		return TRUE;
 	if (!error)
 		g_set_error(&error, STORE_ERROR, STORE_ERROR_FAILED, "%s: the batched transaction was lost",
 			    store_path(store));
@@ -88,12 +97,24 @@ writer_batch(Store *store, GQueue *batch)
 	/* Nothing of the batch was kept: every job fails, with the cause. */
 	for (GList *l = batch->head; l; l = l->next)
 		job_fail(l->data, error);
+	return FALSE;
+}
+
+guint64
+capture_group_commits(CaptureGroup *w)
+{
+	g_mutex_lock(&w->lock);
+	guint64 n = w->commits;
+	g_mutex_unlock(&w->lock);
+	return n;
 }
 
 gboolean
-milter_writer_run(MilterWriter *w, Store *store, MilterWriteFunc func, gpointer data, GError **error)
+capture_group_store(CaptureGroup *w, Store *store, const CommonConfig *config, const IngestMessage *msg,
+		    const IngestInput *raw, const StoreSource *source, CaptureHook hook, gpointer user_data,
+		    CaptureFiled *filed, GError **error)
 {
-	WriteJob job = { func, data, FALSE, FALSE, NULL };
+	WriteJob job = { config, msg, raw, source, hook, user_data, filed, FALSE, FALSE, NULL };
 	g_mutex_lock(&w->lock);
 	g_queue_push_tail(&w->pending, &job);
 	while (!job.finished) {
@@ -105,8 +126,9 @@ milter_writer_run(MilterWriter *w, Store *store, MilterWriteFunc func, gpointer 
 		GQueue batch = w->pending;
 		g_queue_init(&w->pending);
 		g_mutex_unlock(&w->lock);
-		writer_batch(store, &batch);
+		gboolean committed = writer_batch(store, &batch);
 		g_mutex_lock(&w->lock);
+		w->commits += committed;
 		for (GList *l = batch.head; l; l = l->next)
 			((WriteJob *)l->data)->finished = TRUE;
 		g_list_free(batch.head);

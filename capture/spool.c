@@ -1,7 +1,7 @@
-/* The message as received, kept in memory up to [milter] memory_limit and
- * then moved to an unlinked temporary file, so that a milter handling many
- * large messages at once stays within a bounded amount of memory. */
-#include "milter/milter.h"
+/* The message as received, kept in memory up to a limit ([milter]
+ * memory_limit, [poll] memory_limit) and then moved to an unlinked temporary
+ * file, so that many large messages at once stay within bounded memory. */
+#include "capture/capture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 void
-milter_spool_init(MilterSpool *spool, guint64 limit)
+capture_spool_init(CaptureSpool *spool, guint64 limit)
 {
 	spool->mem = g_byte_array_new();
 	spool->fd = -1;
@@ -18,7 +18,7 @@ milter_spool_init(MilterSpool *spool, guint64 limit)
 }
 
 void
-milter_spool_clear(MilterSpool *spool)
+capture_spool_clear(CaptureSpool *spool)
 {
 	if (spool->mem)
 		g_byte_array_unref(spool->mem);
@@ -38,7 +38,7 @@ spool_tmpfile(GError **error)
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
-	g_autofree char *tmpl = g_build_filename(dir, "bccdrop-milter.XXXXXX", NULL);
+	g_autofree char *tmpl = g_build_filename(dir, "bccdrop-spool.XXXXXX", NULL);
 	fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
@@ -69,7 +69,7 @@ spool_write(int fd, const guint8 *data, gsize len, GError **error)
 }
 
 gboolean
-milter_spool_append(MilterSpool *spool, const void *data, gsize len, GError **error)
+capture_spool_append(CaptureSpool *spool, const void *data, gsize len, GError **error)
 {
 	if (spool->fd < 0 && spool->size + len <= spool->limit) {
 		g_byte_array_append(spool->mem, data, (guint)len);
@@ -93,18 +93,10 @@ milter_spool_append(MilterSpool *spool, const void *data, gsize len, GError **er
 	return TRUE;
 }
 
-gboolean
-milter_spool_input(MilterSpool *spool, IngestInput *input, GError **error)
+IngestInput
+capture_spool_input(const CaptureSpool *spool)
 {
-	if (spool->fd < 0) {
-		*input = INGEST_INPUT_BYTES(spool->mem->data, spool->mem->len);
-		return TRUE;
-	}
-	if (lseek(spool->fd, 0, SEEK_SET) < 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "rewinding the spooled message: %s",
-			    g_strerror(errno));
-		return FALSE;
-	}
-	*input = INGEST_INPUT_FD(spool->fd);
-	return TRUE;
+	if (spool->fd >= 0)
+		return INGEST_INPUT_FD(spool->fd);
+	return INGEST_INPUT_BYTES(spool->mem->data, spool->mem->len);
 }

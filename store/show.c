@@ -1,0 +1,123 @@
+/* One stored message as `bccdrop show` prints it: its parsed fields,
+ * participants, references, attachments, sources and links. */
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+#define SHOW_SQL_MESSAGE                                                                        \
+	"SELECT message_id, message_id_synthetic, date, date_synthetic, subject, in_reply_to, " \
+	"body_type, raw_size, warnings, fingerprint, body_text FROM messages WHERE id = ?"
+#define SHOW_SQL_PARTICIPANTS                                                                               \
+	"SELECT role, name, address FROM participants WHERE message = ? ORDER BY CASE role WHEN 'from' THEN " \
+	"0 WHEN 'to' THEN 1 WHEN 'cc' THEN 2 WHEN 'reply_to' THEN 3 ELSE 4 END, position"
+#define SHOW_SQL_REFERENCES "SELECT ref FROM message_references WHERE message = ? ORDER BY position"
+#define SHOW_SQL_ATTACHMENTS \
+	"SELECT filename, content_type, size, sha256 FROM attachments WHERE message = ? ORDER BY position"
+#define SHOW_SQL_SOURCES                                                                                     \
+	"SELECT kind, received_at, owner_user_id, coalesce(file_name, folder, uidl, dropbox) FROM sources " \
+	"WHERE message = ? ORDER BY id"
+#define SHOW_SQL_LINKS \
+	"SELECT module, record_id, rule, visibility FROM links WHERE message = ? ORDER BY module DESC, record_id"
+
+static char *
+show_text(sqlite3_stmt *st, int col)
+{
+	return g_strdup((const char *)sqlite3_column_text(st, col));
+}
+
+/* Each row of SQL (bound to MESSAGE) as a NULL-padded GStrv of NCOLS texts. */
+static GPtrArray *
+show_rows(Store *store, const char *sql, gint64 message, int ncols, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, sql, error);
+	if (!st)
+		return NULL;
+	sqlite3_bind_int64(st, 1, message);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **row = g_new0(char *, ncols + 1);
+		for (int c = 0; c < ncols; c++)
+			row[c] = show_text(st, c);
+		g_ptr_array_add(rows, row);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(rows);
+		store_fail(store, error, "reading a message");
+		return NULL;
+	}
+	return rows;
+}
+
+void
+store_message_view_free(StoreMessageView *v)
+{
+	if (!v)
+		return;
+	g_free(v->message_id);
+	g_free(v->date);
+	g_free(v->subject);
+	g_free(v->in_reply_to);
+	g_free(v->body_type);
+	g_free(v->warnings);
+	g_free(v->fingerprint);
+	g_free(v->body_text);
+	for (guint i = 0; i < G_N_ELEMENTS(v->rows); i++)
+		if (v->rows[i])
+			g_ptr_array_unref(v->rows[i]);
+	g_free(v);
+}
+
+static gboolean
+show_message(Store *store, gint64 message, StoreMessageView *v, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, SHOW_SQL_MESSAGE, error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, message);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		v->message_id = show_text(st, 0);
+		v->message_id_synthetic = sqlite3_column_int(st, 1);
+		v->date = show_text(st, 2);
+		v->date_synthetic = sqlite3_column_int(st, 3);
+		v->subject = show_text(st, 4);
+		v->in_reply_to = show_text(st, 5);
+		v->body_type = show_text(st, 6);
+		v->raw_size = sqlite3_column_int64(st, 7);
+		v->warnings = show_text(st, 8);
+		v->fingerprint = show_text(st, 9);
+		v->body_text = show_text(st, 10);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "message %" G_GINT64_FORMAT " vanished", message);
+	else if (rc != SQLITE_ROW)
+		store_fail(store, error, "reading a message");
+	return rc == SQLITE_ROW;
+}
+
+StoreMessageView *
+store_message_view(Store *store, gint64 message, GError **error)
+{
+	static const struct {
+		const char *sql;
+		int ncols;
+	} parts[STORE_VIEW_N] = {
+		[STORE_VIEW_PARTICIPANTS] = { SHOW_SQL_PARTICIPANTS, 3 },
+		[STORE_VIEW_REFERENCES] = { SHOW_SQL_REFERENCES, 1 },
+		[STORE_VIEW_ATTACHMENTS] = { SHOW_SQL_ATTACHMENTS, 4 },
+		[STORE_VIEW_SOURCES] = { SHOW_SQL_SOURCES, 4 },
+		[STORE_VIEW_LINKS] = { SHOW_SQL_LINKS, 4 },
+	};
+	g_autoptr(StoreMessageView) v = g_new0(StoreMessageView, 1);
+	if (!show_message(store, message, v, error))
+		return NULL;
+	for (guint i = 0; i < STORE_VIEW_N; i++) {
+		v->rows[i] = show_rows(store, parts[i].sql, message, parts[i].ncols, error);
+		if (!v->rows[i])
+			return NULL;
+	}
+	return g_steal_pointer(&v);
+}
