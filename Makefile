@@ -46,6 +46,7 @@ include common/module.mk
 include ingest/module.mk
 include store/module.mk
 include assoc/module.mk
+include capture/module.mk
 include milter/module.mk
 include poll/module.mk
 include cli/module.mk

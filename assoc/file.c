@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "capture/capture.h"
+
 G_DEFINE_QUARK(bccdrop-assoc-error-quark, assoc_error)
 
 void
@@ -45,7 +47,7 @@ assoc_file_parsed(Store *store, const CommonConfig *config, const IngestMessage 
 			 .id_collision = put.id_collision };
 	/* A new source can change the decision (a dropbox owner, a mailbox
 	 * whose thread rule applies): decide again whenever one was added. */
-	if (put.new_source && !assoc_decide(store, config, put.message, "stored", &f, error))
+	if (put.new_source && !capture_decide(store, config, put.message, "stored", &f.unmatched, &f.n_links, error))
 		return FALSE;
 	if (!put.new_source && !file_current_links(store, &f, error))
 		return FALSE;

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "assoc/assoc.h"
+#include "capture/capture.h"
 #include "common/common.h"
 #include "store/store.h"
 

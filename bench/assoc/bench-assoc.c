@@ -1,4 +1,4 @@
-/* bench-assoc: decision latency per message (assoc_decide: the rule plus
+/* bench-assoc: decision latency per message (capture_decide: facts, the rule, then
  * writing links, history and trace) against a generated CRM of N contacts
  * with 3 deals each. Prints one line of figures; bench/assoc/run.sh compares
  * sizes. The generation is bulk INSERT ... SELECT in one transaction. */
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "assoc/assoc.h"
+#include "capture/capture.h"
 
 #define BENCH_USERS 50
 
@@ -169,7 +170,7 @@ main(int argc, char **argv)
 			die("begin", error);
 		AssocFiled filed = { 0 };
 		gint64 s0 = g_get_monotonic_time();
-		if (!assoc_decide(store, config, g_array_index(ids, gint64, i), "bench", &filed, &error))
+		if (!capture_decide(store, config, g_array_index(ids, gint64, i), "bench", &filed.unmatched, &filed.n_links, &error))
 			die("decide", error);
 		gint64 s1 = g_get_monotonic_time();
 		if (!store_commit(store, &error))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store-internal.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -293,6 +294,51 @@ test_source_kinds(void)
 	g_assert_false(store_source_kind_parse("smtp", &k));
 }
 
+/* Every statement of a decision (store/facts.c, store/links.c) is
+ * index-backed: no full SCAN of a table that grows with the CRM or the mail. */
+static void
+test_decision_query_plans(void)
+{
+	g_autofree char *path = db_path("plans.db");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) store = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	const char *const sqls[] = STORE_SQL_DECISION_LIST;
+	const char *const big[] = { "contacts", "contact_addresses", "deals", "deal_contacts", "participants",
+				    "messages", "links", "sources", "users", "user_addresses", "message_references",
+				    "user_excluded_domains", NULL };
+	for (guint i = 0; sqls[i]; i++) {
+		g_autofree char *eqp = g_strdup_printf("EXPLAIN QUERY PLAN %s", sqls[i]);
+		sqlite3_stmt *st = NULL;
+		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), eqp, -1, &st, NULL), ==, SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+			for (guint b = 0; big[b]; b++) {
+				g_autofree char *scan = g_strdup_printf("SCAN %s", big[b]);
+				gboolean bad = g_str_has_prefix(detail, scan) &&
+					       (detail[strlen(scan)] == '\0' || detail[strlen(scan)] == ' ');
+				if (bad)
+					g_test_message("%s\n  -> %s", sqls[i], detail);
+				g_assert_false(bad);
+			}
+			/* A search on the low-selectivity module column alone is
+			 * a scan in disguise (links_record, module=?). */
+			g_assert_null(strstr(detail, "(module=?)"));
+			/* An alias hides the table name: any plain SCAN fails too. */
+			g_assert_false(g_str_has_prefix(detail, "SCAN ") && !strstr(detail, "CONSTANT"));
+		}
+		sqlite3_finalize(st);
+	}
+	const char *const backfill[] = { "EXPLAIN QUERY PLAN " STORE_SQL_UNMATCHED_FOR_KEY, NULL };
+	for (guint i = 0; backfill[i]; i++) {
+		sqlite3_stmt *st = NULL;
+		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), backfill[i], -1, &st, NULL), ==, SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			g_assert_false(g_str_has_prefix((const char *)sqlite3_column_text(st, 3), "SCAN "));
+		sqlite3_finalize(st);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -306,5 +352,6 @@ main(int argc, char **argv)
 	g_test_add_func("/store/readonly", test_readonly_fails_cleanly);
 	g_test_add_func("/store/busy", test_busy_is_reported);
 	g_test_add_func("/store/source-kinds", test_source_kinds);
+	g_test_add_func("/store/decision-query-plans", test_decision_query_plans);
 	return g_test_run();
 }
