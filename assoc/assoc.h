@@ -17,32 +17,13 @@ typedef enum {
 	ASSOC_ERROR_IMPORT, /* a CSV row breaks a rule (names file, line and field) */
 } AssocError;
 
-typedef struct {
-	gint64 message;	       /* rowid in messages */
-	char *message_id;      /* Message-ID (no brackets) */
-	gboolean new_message;  /* FALSE: identical content already stored */
-	gboolean new_source;   /* FALSE: same source already recorded: a no-op */
-	gboolean id_collision; /* a different message shares the Message-ID */
-	gboolean unmatched;    /* no participant matched a contact or lead */
-	guint n_links;
-} AssocFiled;
-/* Run the rule for a stored message inside the caller's transaction, replace
- * its links, store the trace, and record every link change with REASON. */
-gboolean assoc_decide(Store *store, const CommonConfig *config, gint64 message, const char *reason,
-		      AssocFiled *filed, GError **error);
 
-/* ---- the rule, step by step (assoc/decide.c) -------------------------------
- * assoc_decide = assoc_evaluate + assoc_apply. Evaluating alone writes
- * nothing: `explain --now` and `reassociate --dry-run` use it. */
+/* ---- the rule (assoc/decide.c) and its diff (assoc/apply.c) ---------------
+ * Pure decision logic: no Store, no I/O. The facts come from
+ * store_decision_facts(), the writes go through store_decision_write();
+ * capture/decide.c composes the three. */
 
-typedef struct {
-	char *module;	       /* "deal" or "contact" */
-	char *record_id;       /* CRM id */
-	char *rule;	       /* the rule step: see docs/association.md */
-	char *visibility;      /* "public" or "private" */
-	char *contact_id;      /* the contact that led here, or NULL (thread) */
-	char *matched_address; /* the participant address that matched, or NULL */
-} AssocLink;
+typedef StoreLink AssocLink;
 
 typedef struct {
 	gint64 message;
@@ -51,32 +32,22 @@ typedef struct {
 	char *trace;	  /* human-readable account of every step (stored) */
 } AssocDecision;
 
-AssocDecision *assoc_evaluate(Store *store, const CommonConfig *config, gint64 message, GError **error);
+/* The rule on FACTS: the links, their visibility and the trace. */
+AssocDecision *assoc_evaluate(const StoreDecisionFacts *facts, const CommonConfig *config);
 void assoc_decision_free(AssocDecision *decision);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AssocDecision, assoc_decision_free)
 
-/* Replace the message's links with DECISION's inside the caller's
- * transaction: each difference is written to link_history with REASON, the
- * trace to decisions. With DRY_RUN nothing is written. CHANGES (may be NULL)
- * receives one char* line per link change; *N_CHANGES their count. */
-gboolean assoc_apply(Store *store, const AssocDecision *decision, const char *reason, gboolean dry_run,
-		     GPtrArray *changes, guint *n_changes, GError **error);
-
-/* Re-run the rule for the messages given (rowids), committing in batches
- * (not inside a transaction). STATS: examined, changed messages, link changes. */
+/* What writing a decision changes, from the message's current state. */
 typedef struct {
-	guint examined;
-	guint changed;
-	guint link_changes;
-	guint now_linked; /* were unmatched, now linked */
-} AssocRerunStats;
-typedef void (*AssocChangeFunc)(gint64 message, const char *change, gpointer user_data);
-gboolean assoc_rerun(Store *store, const CommonConfig *config, GArray *messages, const char *reason,
-		     gboolean dry_run, AssocChangeFunc on_change, gpointer user_data, AssocRerunStats *stats,
-		     GError **error);
-/* Rowids of unmatched messages one of whose participants has an address in
- * KEYS (normalised keys), through the participants_key index. */
-GArray *assoc_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error);
+	GArray *writes;		 /* StoreLinkChange, borrowing from the decision and the state */
+	GPtrArray *lines;	 /* char*: one line per link change (reassociate --dry-run) */
+	gboolean write_decision; /* FALSE: no change and the stored trace is the same */
+} AssocChanges;
+/* The diff of CURRENT (store_link_state()) and DECISION: links added,
+ * changed and removed. Both must outlive the result. */
+AssocChanges *assoc_apply(const AssocDecision *decision, const StoreLinkState *current);
+void assoc_changes_free(AssocChanges *changes);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AssocChanges, assoc_changes_free)
 
 /* ---- CRM import (assoc/import.c) -------------------------------------------- */
 
@@ -96,7 +67,7 @@ void assoc_import_result_clear(AssocImportResult *result);
 
 typedef void (*AssocProgressFunc)(guint rows, gpointer user_data);
 /* Import PATH in one transaction: on any error (which names file, line and
- * field) nothing is changed. Does not backfill: see assoc_rerun. */
+ * field) nothing is changed. Does not backfill: see capture_rerun. */
 gboolean assoc_import(Store *store, AssocImportKind kind, const char *path, AssocProgressFunc progress,
 		      gpointer user_data, AssocImportResult *result, GError **error);
 

@@ -74,7 +74,7 @@ static gboolean
 backfill(Cli *cli, Store *store, GPtrArray *keys, const char *file)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GArray) messages = assoc_unmatched_for_keys(store, keys, &error);
+	g_autoptr(GArray) messages = store_unmatched_for_keys(store, keys, &error);
 	if (!messages) {
 		cli_error("backfill: %s", error->message);
 		return FALSE;
@@ -84,8 +84,8 @@ backfill(Cli *cli, Store *store, GPtrArray *keys, const char *file)
 	g_autofree char *base = g_path_get_basename(file);
 	g_autofree char *reason = g_strdup_printf("backfill after import of %s", base);
 	ChangePrinter p = { store, FALSE };
-	AssocRerunStats stats = { 0 };
-	if (!assoc_rerun(store, cli->config, messages, reason, FALSE, print_change, &p, &stats, &error)) {
+	CaptureRerunStats stats = { 0 };
+	if (!capture_rerun(store, cli->config, messages, reason, FALSE, print_change, &p, &stats, &error)) {
 		cli_error("backfill (the import itself is committed; run 'bccdrop reassociate'): %s", error->message);
 		return FALSE;
 	}
@@ -192,15 +192,15 @@ static gboolean
 explain_now(Cli *cli, Store *store, gint64 message)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AssocDecision) d = assoc_evaluate(store, cli->config, message, &error);
+	g_autoptr(AssocDecision) d = capture_evaluate(store, cli->config, message, &error);
 	if (!d) {
 		cli_error("%s", error->message);
 		return FALSE;
 	}
 	printf("\nthe rule today, with the current CRM data (nothing is changed):\n");
 	indent(d->trace);
-	g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func(g_free);
-	if (!assoc_apply(store, d, "explain --now", TRUE, changes, NULL, &error)) {
+	g_autoptr(GPtrArray) changes = capture_changes(store, d, &error);
+	if (!changes) {
 		cli_error("%s", error->message);
 		return FALSE;
 	}
@@ -288,9 +288,9 @@ cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
 	ChangePrinter p = { store, TRUE };
-	AssocRerunStats s = { 0 };
+	CaptureRerunStats s = { 0 };
 	const char *reason = all ? "reassociate --all" : "reassociate --unmatched";
-	if (!assoc_rerun(store, cli->config, messages, reason, dry_run, print_change, &p, &s, &error)) {
+	if (!capture_rerun(store, cli->config, messages, reason, dry_run, print_change, &p, &s, &error)) {
 		cli_error("reassociate: %s", error->message);
 		return CLI_FAILED;
 	}

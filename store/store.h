@@ -239,4 +239,127 @@ gboolean store_user_owns_address(Store *store, const char *user_id, const char *
 gboolean store_user_owns_login(Store *store, const char *user_id, const char *login, gboolean *owns,
 			       GError **error);
 
+/* ---- decisions: facts, links, history (store/facts.c, store/links.c) ------
+ * What the association rule reads about one message, and the writes of its
+ * outcome. Plain data: the rule itself (assoc/) never sees the database. */
+
+typedef struct {
+	char *kind;	     /* "bcc_dropbox", "imap", "pop3", "file" */
+	char *owner_user_id; /* or NULL */
+	char *dropbox;	     /* the dropbox address hit, or NULL */
+} StoreFactSource;
+
+typedef struct {
+	char *id;
+	char *name;
+	char *stage;			/* or NULL */
+	gboolean has_probability;	/* the deal's own value */
+	int probability;
+	gboolean has_stage_probability; /* its stage's value */
+	int stage_probability;
+	char *modified_at;
+} StoreFactDeal;
+
+typedef struct {
+	char *id;
+	char *kind; /* "contact" or "lead" */
+	char *name;
+	GPtrArray *deals; /* StoreFactDeal*: modified_at newest first, ties by id */
+} StoreFactContact;
+
+typedef struct {
+	char *role; /* "from", "to", "cc", "envelope_rcpt" */
+	gint64 position;
+	char *address;
+	char *key;	 /* ingest_address_key(), NULL when not usable */
+	char *user_id;	 /* the CRM user whose address KEY is, or NULL */
+	char *user_kind; /* then: "email", "alias" or "dropbox" */
+	GPtrArray *contacts; /* StoreFactContact*: contacts and leads with KEY, by id */
+} StoreFactParticipant;
+
+typedef struct {
+	char *message_id; /* referenced Message-ID */
+	GPtrArray *deals; /* char*: deals the stored referenced message(s) link to, by id */
+} StoreFactReference;
+
+typedef struct {
+	char *user_id;
+	char *sharing;		     /* "public", "private", "custom"; NULL: not a CRM user */
+	GPtrArray *excluded_domains; /* char*, by domain */
+} StoreFactOwner;
+
+typedef struct {
+	gint64 message;
+	GPtrArray *sources;	 /* StoreFactSource*, in the order stored */
+	GPtrArray *participants; /* StoreFactParticipant*: from, to, cc, envelope_rcpt; by position */
+	GPtrArray *references;	 /* StoreFactReference*: In-Reply-To, then References newest first */
+	GPtrArray *owners;	 /* StoreFactOwner*: distinct source owners, in source order */
+} StoreDecisionFacts;
+
+/* A StoreDecisionFacts whose arrays are empty and free their elements: for
+ * store_decision_facts() and for tests that build facts by hand. */
+StoreDecisionFacts *store_decision_facts_new(gint64 message);
+/* Everything the rule needs about MESSAGE, every lookup index-backed. */
+StoreDecisionFacts *store_decision_facts(Store *store, gint64 message, GError **error);
+void store_decision_facts_free(StoreDecisionFacts *facts);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreDecisionFacts, store_decision_facts_free)
+/* Element constructors with their arrays ready (the caller fills fields). */
+StoreFactContact *store_fact_contact_new(void);
+StoreFactParticipant *store_fact_participant_new(void);
+StoreFactReference *store_fact_reference_new(void);
+StoreFactOwner *store_fact_owner_new(void);
+
+typedef struct {
+	char *module;	       /* "deal" or "contact" */
+	char *record_id;       /* CRM id */
+	char *rule;	       /* the rule step: see docs/association.md */
+	char *visibility;      /* "public" or "private" */
+	char *contact_id;      /* the contact that led here, or NULL (thread) */
+	char *matched_address; /* the participant address that matched, or NULL */
+} StoreLink;
+void store_link_free(StoreLink *link);
+
+/* A message's links and its stored decision, as they are now. */
+typedef struct {
+	GPtrArray *links; /* StoreLink*, by module, then record_id */
+	char *status;	  /* "linked" or "unmatched"; NULL: never decided */
+	char *trace;	  /* NULL: never decided */
+} StoreLinkState;
+StoreLinkState *store_link_state(Store *store, gint64 message, GError **error);
+void store_link_state_free(StoreLinkState *state);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreLinkState, store_link_state_free)
+
+typedef enum {
+	STORE_LINK_ADDED,
+	STORE_LINK_CHANGED,
+	STORE_LINK_REMOVED,
+} StoreLinkAction;
+/* The action names of link_history ("added", "changed", "removed"). */
+const char *store_link_action_name(StoreLinkAction action);
+
+typedef struct {
+	StoreLinkAction action;
+	const StoreLink *link;	/* ADDED, CHANGED: the new link; REMOVED: the old one */
+	const char *old_rule;	/* CHANGED: what the link was */
+	const char *old_visibility;
+} StoreLinkChange;
+
+/* What to write for one decision; store writes exactly this. */
+typedef struct {
+	gint64 message;
+	const char *at;		       /* ISO 8601, for links, history and the decision */
+	const char *reason;	       /* why the rule ran (history, decisions) */
+	const StoreLinkChange *changes; /* each one a links write and a link_history row */
+	guint n_changes;
+	gboolean write_decision;       /* also upsert the decisions row: */
+	const char *status;	       /* "linked" or "unmatched" */
+	const char *trace;
+} StoreDecisionWrite;
+/* Inside the caller's transaction. */
+gboolean store_decision_write(Store *store, const StoreDecisionWrite *write, GError **error);
+
+/* Rowids of unmatched messages one of whose participants has an address in
+ * KEYS (normalised keys), ascending, through the participants_key index. */
+GArray *store_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error);
+
 #endif

@@ -1,4 +1,4 @@
-/* bench-assoc: decision latency per message (assoc_decide: the rule plus
+/* bench-assoc: decision latency per message (capture_decide: facts, the rule, then
  * writing links, history and trace) against a generated CRM of N contacts
  * with 3 deals each. Prints one line of figures; bench/assoc/run.sh compares
  * sizes. The generation is bulk INSERT ... SELECT in one transaction. */

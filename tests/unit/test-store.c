@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/store-internal.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -293,6 +294,171 @@ test_source_kinds(void)
 	g_assert_false(store_source_kind_parse("smtp", &k));
 }
 
+static const char decision_crm_sql[] =
+	"INSERT INTO users(id, email, dropbox, sharing) VALUES ('u1', 'u1@ourco.example', 'u1-drop@bcc.example', "
+	"'custom');"
+	"INSERT INTO user_excluded_domains VALUES ('u1', 'b.example'), ('u1', 'a.example');"
+	"INSERT INTO stages VALUES ('Qualified', 20);"
+	"INSERT INTO contacts(id, name) VALUES ('c2', 'Two'), ('c1', 'One');"
+	"INSERT INTO contact_addresses VALUES ('c2', 'ann@example.com', 'ann@example.com'), "
+	"('c1', 'Ann@Example.com', 'ann@example.com');"
+	"INSERT INTO deals(id, name, stage, probability, modified_at) VALUES "
+	"('dA', 'A', NULL, NULL, '2026-03-01T00:00:00Z'), ('dC', 'C', NULL, 10, '2026-03-05T00:00:00Z'), "
+	"('dB', 'B', 'Qualified', NULL, '2026-03-05T00:00:00Z');"
+	"INSERT INTO deal_contacts VALUES ('dA', 'c1'), ('dB', 'c1'), ('dC', 'c1');";
+
+static char *
+deal_ids(GPtrArray *deals)
+{
+	GString *s = g_string_new(NULL);
+	for (guint i = 0; i < deals->len; i++) {
+		const StoreFactDeal *d = deals->pdata[i];
+		g_string_append_printf(s, "%s%s:%d/%d:%d/%d", i ? " " : "", d->id, d->has_probability, d->probability,
+				       d->has_stage_probability, d->stage_probability);
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void
+write_one(Store *s, gint64 message, const StoreLinkChange *c, gboolean decision, const char *trace)
+{
+	g_autoptr(GError) error = NULL;
+	StoreDecisionWrite w = { message, "2026-03-02T10:00:00Z", "test", c, c ? 1 : 0, decision, "linked", trace };
+	g_assert_true(store_begin(s, &error));
+	g_assert_true(store_decision_write(s, &w, &error));
+	g_assert_no_error(error);
+	g_assert_true(store_commit(s, &error));
+}
+
+/* The facts of a decision, gathered as the rule expects them, and the
+ * writes of its outcome: exactly what the caller says, nothing more. */
+static void
+test_decision_facts_and_writes(void)
+{
+	g_autofree char *path = db_path("facts.db");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) s = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(store_exec(s, decision_crm_sql, &error));
+	IngestMessage *parent = fake_message("older@example.com", "parent");
+	IngestMessage *m = fake_message("m1@example.com", "m1");
+	StoreSource file = { .kind = STORE_SOURCE_FILE, .file_name = "f" };
+	StoreSource drop = { .kind = STORE_SOURCE_BCC_DROPBOX, .owner_user_id = "u1", .dropbox = "u1-drop@bcc.example" };
+	StorePutResult rp, rm;
+	put(s, parent, &file, &rp);
+	put(s, m, &drop, &rm);
+	StoreLink dx = { "deal", "dX", "deal_newest", "public", NULL, NULL };
+	StoreLinkChange add = { STORE_LINK_ADDED, &dx, NULL, NULL };
+	write_one(s, rp.message, &add, TRUE, "first\n");
+
+	g_autoptr(StoreDecisionFacts) f = store_decision_facts(s, rm.message, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(f->sources->len, ==, 1);
+	StoreFactSource *src = f->sources->pdata[0];
+	g_assert_cmpstr(src->kind, ==, "bcc_dropbox");
+	g_assert_cmpstr(src->owner_user_id, ==, "u1");
+	g_assert_cmpstr(src->dropbox, ==, "u1-drop@bcc.example");
+	g_assert_cmpuint(f->participants->len, >=, 1);
+	StoreFactParticipant *p = f->participants->pdata[0];
+	g_assert_cmpstr(p->role, ==, "from");
+	g_assert_cmpstr(p->key, ==, "ann@example.com");
+	g_assert_null(p->user_id);
+	g_assert_cmpuint(p->contacts->len, ==, 2);
+	StoreFactContact *c1 = p->contacts->pdata[0];
+	g_assert_cmpstr(c1->id, ==, "c1");
+	g_assert_cmpstr(((StoreFactContact *)p->contacts->pdata[1])->id, ==, "c2");
+	g_autofree char *deals = deal_ids(c1->deals);
+	g_assert_cmpstr(deals, ==, "dB:0/0:1/20 dC:1/10:0/0 dA:0/0:0/0");
+	g_assert_cmpuint(f->references->len, ==, 1);
+	StoreFactReference *r = f->references->pdata[0];
+	g_assert_cmpstr(r->message_id, ==, "older@example.com");
+	g_assert_cmpuint(r->deals->len, ==, 1);
+	g_assert_cmpstr(r->deals->pdata[0], ==, "dX");
+	g_assert_cmpuint(f->owners->len, ==, 1);
+	StoreFactOwner *o = f->owners->pdata[0];
+	g_assert_cmpstr(o->sharing, ==, "custom");
+	g_assert_cmpuint(o->excluded_domains->len, ==, 2);
+	g_assert_cmpstr(o->excluded_domains->pdata[0], ==, "a.example");
+
+	/* A change without the decision row keeps the stored trace. */
+	StoreLink dx2 = { "deal", "dX", "thread_reply", "private", NULL, NULL };
+	StoreLinkChange change = { STORE_LINK_CHANGED, &dx2, "deal_newest", "public" };
+	write_one(s, rp.message, &change, FALSE, "second\n");
+	g_autoptr(StoreLinkState) st = store_link_state(s, rp.message, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st->links->len, ==, 1);
+	g_assert_cmpstr(((StoreLink *)st->links->pdata[0])->rule, ==, "thread_reply");
+	g_assert_cmpstr(st->status, ==, "linked");
+	g_assert_cmpstr(st->trace, ==, "first\n");
+	StoreLinkChange removal = { STORE_LINK_REMOVED, &dx2, NULL, NULL };
+	write_one(s, rp.message, &removal, TRUE, "third\n");
+	g_autoptr(StoreLinkState) gone = store_link_state(s, rp.message, &error);
+	g_assert_cmpuint(gone->links->len, ==, 0);
+	g_assert_cmpstr(gone->trace, ==, "third\n");
+	g_autoptr(StoreLinkState) never = store_link_state(s, rm.message, &error);
+	g_assert_null(never->status);
+	g_assert_null(never->trace);
+	sqlite3_stmt *h = store_prepare(s,
+					"SELECT group_concat(action || ' ' || coalesce(old_rule, '-') || '>' || "
+					"coalesce(new_rule, '-'), ', ') FROM (SELECT * FROM link_history ORDER BY id)",
+					&error);
+	g_assert_cmpint(sqlite3_step(h), ==, SQLITE_ROW);
+	g_assert_cmpstr((const char *)sqlite3_column_text(h, 0), ==,
+			"added ->deal_newest, changed deal_newest>thread_reply, removed thread_reply>-");
+	sqlite3_reset(h);
+	g_autoptr(GPtrArray) keys = g_ptr_array_new();
+	g_ptr_array_add(keys, "ann@example.com");
+	g_autoptr(GArray) none = store_unmatched_for_keys(s, keys, &error);
+	g_assert_cmpuint(none->len, ==, 0); /* linked, and m1 never decided */
+	fake_message_free(parent);
+	fake_message_free(m);
+}
+
+/* Every statement of a decision (store/facts.c, store/links.c) is
+ * index-backed: no full SCAN of a table that grows with the CRM or the mail. */
+static void
+test_decision_query_plans(void)
+{
+	g_autofree char *path = db_path("plans.db");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) store = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	const char *const sqls[] = STORE_SQL_DECISION_LIST;
+	const char *const big[] = { "contacts", "contact_addresses", "deals", "deal_contacts", "participants",
+				    "messages", "links", "sources", "users", "user_addresses", "message_references",
+				    "user_excluded_domains", NULL };
+	for (guint i = 0; sqls[i]; i++) {
+		g_autofree char *eqp = g_strdup_printf("EXPLAIN QUERY PLAN %s", sqls[i]);
+		sqlite3_stmt *st = NULL;
+		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), eqp, -1, &st, NULL), ==, SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+			for (guint b = 0; big[b]; b++) {
+				g_autofree char *scan = g_strdup_printf("SCAN %s", big[b]);
+				gboolean bad = g_str_has_prefix(detail, scan) &&
+					       (detail[strlen(scan)] == '\0' || detail[strlen(scan)] == ' ');
+				if (bad)
+					g_test_message("%s\n  -> %s", sqls[i], detail);
+				g_assert_false(bad);
+			}
+			/* A search on the low-selectivity module column alone is
+			 * a scan in disguise (links_record, module=?). */
+			g_assert_null(strstr(detail, "(module=?)"));
+			/* An alias hides the table name: any plain SCAN fails too. */
+			g_assert_false(g_str_has_prefix(detail, "SCAN ") && !strstr(detail, "CONSTANT"));
+		}
+		sqlite3_finalize(st);
+	}
+	const char *const backfill[] = { "EXPLAIN QUERY PLAN " STORE_SQL_UNMATCHED_FOR_KEY, NULL };
+	for (guint i = 0; backfill[i]; i++) {
+		sqlite3_stmt *st = NULL;
+		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), backfill[i], -1, &st, NULL), ==, SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			g_assert_false(g_str_has_prefix((const char *)sqlite3_column_text(st, 3), "SCAN "));
+		sqlite3_finalize(st);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -306,5 +472,7 @@ main(int argc, char **argv)
 	g_test_add_func("/store/readonly", test_readonly_fails_cleanly);
 	g_test_add_func("/store/busy", test_busy_is_reported);
 	g_test_add_func("/store/source-kinds", test_source_kinds);
+	g_test_add_func("/store/decision-query-plans", test_decision_query_plans);
+	g_test_add_func("/store/decision-facts-and-writes", test_decision_facts_and_writes);
 	return g_test_run();
 }

@@ -1,0 +1,60 @@
+/* Internal to store/ (and its tests): the SQL of a decision, named so that
+ * tests/unit/test-store.c can check with EXPLAIN QUERY PLAN that each
+ * statement is index-backed, and small step helpers shared by store files. */
+#ifndef BCCDROP_STORE_INTERNAL_H
+#define BCCDROP_STORE_INTERNAL_H
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define STORE_SQL_SOURCES \
+	"SELECT kind, owner_user_id, dropbox FROM sources WHERE message = ? ORDER BY id"
+#define STORE_SQL_USER_ADDRESS \
+	"SELECT user_id, kind FROM user_addresses WHERE address_key = ?1 " \
+	"UNION ALL SELECT id, 'dropbox' FROM users WHERE dropbox = ?1 LIMIT 1"
+#define STORE_SQL_CONTACT_DEALS \
+	"SELECT d.id, d.name, d.stage, d.probability, s.probability, d.modified_at " \
+	"FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id " \
+	"LEFT JOIN stages s ON s.name = d.stage WHERE dc.contact_id = ? " \
+	"ORDER BY d.modified_at DESC, d.id ASC"
+#define STORE_SQL_CONTACTS_BY_ADDRESS \
+	"SELECT c.id, c.kind, c.name FROM contact_addresses a " \
+	"JOIN contacts c ON c.id = a.contact_id WHERE a.address_key = ? ORDER BY c.id"
+#define STORE_SQL_PARTICIPANTS \
+	"SELECT role, address, address_key, position FROM participants WHERE message = ? " \
+	"AND role IN ('from','to','cc','envelope_rcpt') ORDER BY " \
+	"CASE role WHEN 'from' THEN 0 WHEN 'to' THEN 1 WHEN 'cc' THEN 2 ELSE 3 END, " \
+	"position"
+#define STORE_SQL_THREAD_DEALS \
+	"SELECT DISTINCT l.record_id FROM messages m CROSS JOIN links l ON l.message = m.id " \
+	"WHERE m.message_id = ? AND m.id <> ? AND l.module = 'deal' " \
+	"ORDER BY l.record_id"
+#define STORE_SQL_IN_REPLY_TO \
+	"SELECT in_reply_to FROM messages WHERE id = ?"
+#define STORE_SQL_REFERENCES \
+	"SELECT ref FROM message_references WHERE message = ? ORDER BY position DESC"
+#define STORE_SQL_EXCLUDED_DOMAINS \
+	"SELECT domain FROM user_excluded_domains WHERE user_id = ? ORDER BY domain"
+#define STORE_SQL_USER_SHARING \
+	"SELECT sharing FROM users WHERE id = ?"
+#define STORE_SQL_LINKS \
+	"SELECT module, record_id, rule, visibility, contact_id, matched_address FROM links " \
+	"WHERE message = ? ORDER BY module, record_id"
+#define STORE_SQL_DECISION \
+	"SELECT status, trace FROM decisions WHERE message = ?"
+#define STORE_SQL_DECISION_LIST \
+	{ STORE_SQL_CONTACTS_BY_ADDRESS, STORE_SQL_CONTACT_DEALS, STORE_SQL_EXCLUDED_DOMAINS, STORE_SQL_IN_REPLY_TO, \
+	  STORE_SQL_PARTICIPANTS, STORE_SQL_REFERENCES, STORE_SQL_SOURCES, STORE_SQL_THREAD_DEALS, \
+	  STORE_SQL_USER_ADDRESS, STORE_SQL_USER_SHARING, STORE_SQL_LINKS, STORE_SQL_DECISION, NULL }
+/* Backfill: a search of participants_key, joined to decisions by rowid. */
+#define STORE_SQL_UNMATCHED_FOR_KEY \
+	"SELECT p.message FROM participants p JOIN decisions d ON d.message = p.message " \
+	"WHERE p.address_key = ? AND d.status = 'unmatched'"
+
+/* A copy of a text column (NULL stays NULL). */
+char *store_col_dup(sqlite3_stmt *st, int col);
+/* Finish a SELECT loop and reset ST: SQLITE_DONE is success. */
+gboolean store_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context);
+/* Step a statement without results and reset it. */
+gboolean store_step_exec(Store *store, sqlite3_stmt *st, GError **error, const char *context);
+#endif
