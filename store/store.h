@@ -210,4 +210,82 @@ gboolean store_user_owns_address(Store *store, const char *user_id, const char *
 gboolean store_user_owns_login(Store *store, const char *user_id, const char *login, gboolean *owns,
 			       GError **error);
 
+/* ---- what the admin commands read (store/reports.c) -------------------------
+ * Rows are plain structs owned by the caller; text is as stored (times in ISO
+ * 8601 UTC). Fields marked "may be NULL" are the only ones that can be. */
+
+typedef struct {
+	gint64 message;
+	char *message_id; /* without brackets */
+	char *date;
+	char *subject;
+} StoreMessageSummary;
+void store_message_summary_free(StoreMessageSummary *summary);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreMessageSummary, store_message_summary_free)
+/* STORE_ERROR_NOT_FOUND when MESSAGE (a rowid) is not stored. */
+StoreMessageSummary *store_message_summary(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *status; /* "linked" or "unmatched" */
+	char *decided_at;
+	char *reason;
+	char *trace; /* the rule's account, one step a line */
+} StoreDecisionRow;
+void store_decision_row_free(StoreDecisionRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreDecisionRow, store_decision_row_free)
+/* The stored decision; STORE_ERROR_NOT_FOUND when none was made yet. */
+StoreDecisionRow *store_decision_row(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *module;	   /* "deal" or "contact" */
+	char *record_id;
+	char *record_name; /* may be NULL: the record is no longer in the CRM */
+	char *rule;
+	char *visibility;
+	char *decided_at;
+} StoreLinkRow;
+void store_link_row_free(StoreLinkRow *row);
+/* The message's links now (StoreLinkRow*), deals first, then by record id. */
+GPtrArray *store_message_links(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *at;
+	char *action; /* "added", "removed" or "changed" */
+	char *module;
+	char *record_id;
+	char *old_rule, *new_rule;	     /* may be NULL (added / removed) */
+	char *old_visibility, *new_visibility; /* may be NULL (added / removed) */
+	char *reason;
+} StoreLinkChange;
+void store_link_change_free(StoreLinkChange *change);
+/* Every recorded link change of the message (StoreLinkChange*), in order. */
+GPtrArray *store_link_history(Store *store, gint64 message, GError **error);
+
+/* Rowids of every stored message, or of the unmatched ones only, ascending. */
+GArray *store_message_ids(Store *store, gboolean unmatched_only, GError **error);
+
+/* One row of the email_report view (docs/reports.md), one per link. */
+typedef struct {
+	char *date;
+	char *source; /* "BCC Dropbox", "IMAP", ... */
+	char *module; /* "Deals" or "Contacts" */
+	char *record;
+	char *owner;
+	char *visibility;
+	char *from; /* may be NULL: no From address */
+	char *to;   /* may be NULL: no To address */
+	char *subject;
+	char *message_id;
+} StoreReportRow;
+void store_report_row_free(StoreReportRow *row);
+typedef struct {
+	gboolean by_source;
+	StoreSourceKind source;
+	gboolean by_since;
+	gint64 since; /* Unix seconds: mail dated on or after */
+} StoreReportFilter;
+/* The report rows (StoreReportRow*) that FILTER keeps (NULL: all), by date,
+ * Message-ID, deals first, record id. */
+GPtrArray *store_report_rows(Store *store, const StoreReportFilter *filter, GError **error);
+
 #endif
