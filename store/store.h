@@ -288,4 +288,65 @@ typedef struct {
  * Message-ID, deals first, record id. */
 GPtrArray *store_report_rows(Store *store, const StoreReportFilter *filter, GError **error);
 
+/* ---- CRM records written by `bccdrop import` (store/crm.c) ------------------
+ * Upserts by CRM id inside the caller's transaction; the caller has validated
+ * the values (addresses are ingest_address_key() keys). Optional fields are
+ * NULL. A value the schema refuses fails with STORE_ERROR_INVALID. */
+
+typedef enum {
+	STORE_CRM_USER,
+	STORE_CRM_STAGE,
+	STORE_CRM_CONTACT,
+	STORE_CRM_DEAL,
+} StoreCrmKind;
+/* Whether the CRM record ID (a stage: its name) of KIND exists. */
+gboolean store_crm_exists(Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *email; /* key */
+	const char *name;
+	const char *dropbox; /* key, optional */
+	const char *sharing; /* "public", "private" or "custom" */
+	gint64 last_active_at; /* Unix seconds, 0: unknown */
+	GPtrArray *aliases;	   /* keys (char*), optional; repeats are ignored */
+	GPtrArray *excluded_domains; /* lower-case domains (char*), optional */
+} StoreCrmUser;
+/* Upsert the user; its addresses and excluded domains become exactly these. */
+gboolean store_crm_put_user(Store *store, const StoreCrmUser *user, GError **error);
+/* The user an address key belongs to (email or alias), or *USER_ID = NULL. */
+gboolean store_crm_address_user(Store *store, const char *key, char **user_id, GError **error);
+/* The address keys (char*) the user or contact has now, before an upsert
+ * replaces them (their matching may change). */
+GPtrArray *store_crm_user_keys(Store *store, const char *user_id, GError **error);
+GPtrArray *store_crm_contact_keys(Store *store, const char *contact_id, GError **error);
+
+typedef struct {
+	const char *name;
+	int probability; /* 0..100 */
+} StoreCrmStage;
+gboolean store_crm_put_stage(Store *store, const StoreCrmStage *stage, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *kind; /* "contact" or "lead" */
+	const char *name;
+	const char *owner_id; /* optional */
+	GPtrArray *addresses;	/* char*, as written */
+	GPtrArray *address_keys; /* char*, the key of each address */
+} StoreCrmContact;
+/* Upsert the contact; its addresses become exactly these. */
+gboolean store_crm_put_contact(Store *store, const StoreCrmContact *contact, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *name;
+	const char *stage; /* optional */
+	int probability;   /* 0..100, or -1: the stage's */
+	gint64 modified_at; /* Unix seconds */
+	GPtrArray *contact_ids; /* char*, optional; repeats are ignored */
+} StoreCrmDeal;
+/* Upsert the deal; its contacts become exactly these. */
+gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **error);
+
 #endif
