@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include "assoc/assoc-internal.h"
-
 #define IMPORT_PROGRESS_EVERY 1000
 
 typedef struct {
@@ -128,40 +126,43 @@ touch(Import *im, const char *key)
 	}
 }
 
-static gboolean
-touch_query(Import *im, const char *sql, const char *id, GError **error)
+static void
+touch_all(Import *im, GPtrArray *keys)
 {
-	sqlite3_stmt *st = store_prepare(im->store, sql, error);
-	if (!st)
-		return FALSE;
-	store_bind_text(st, 1, id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		touch(im, assoc_col_text(st, 0));
-	return assoc_step_end(im->store, st, rc, error, "reading addresses");
+	for (guint i = 0; keys && i < keys->len; i++)
+		touch(im, keys->pdata[i]);
 }
 
+/* The addresses a record has before its upsert may change matching too. */
 static gboolean
-exists(Import *im, const char *sql, const char *id, gboolean *out, GError **error)
+touch_stored(Import *im, StoreCrmKind kind, const char *id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(im->store, sql, error);
-	if (!st)
-		return FALSE;
-	store_bind_text(st, 1, id);
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW;
-	return assoc_step_end(im->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "looking up a record");
+	g_autoptr(GPtrArray) keys = kind == STORE_CRM_USER ? store_crm_user_keys(im->store, id, error)
+							   : store_crm_contact_keys(im->store, id, error);
+	touch_all(im, keys);
+	return keys != NULL;
 }
 
+/* How a reference to a record of each kind is named in errors, and the
+ * import that must come first. */
+static const char *const ref_names[][2] = {
+	[STORE_CRM_USER] = { "user id", "users" },
+	[STORE_CRM_STAGE] = { "stage", "stages" },
+	[STORE_CRM_CONTACT] = { "contact id", "contacts" },
+	[STORE_CRM_DEAL] = { "deal id", "deals" },
+};
+
+/* The record ID of KIND, named in FIELD, must exist. */
 static gboolean
-run(Import *im, const char *sql, const char *const *values, guint n, GError **error)
+check_ref(Import *im, StoreCrmKind kind, const char *id, const char *field, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(im->store, sql, error);
-	if (!st)
+	gboolean found = FALSE;
+	if (!store_crm_exists(im->store, kind, id, &found, error))
 		return FALSE;
-	for (guint i = 0; i < n; i++)
-		store_bind_text(st, (int)i + 1, values[i] && *values[i] ? values[i] : NULL);
-	return assoc_exec_stmt(im->store, st, error, "importing");
+	if (!found)
+		return import_fail(im, error, field, "unknown %s '%s' (import %s first)", ref_names[kind][0], id,
+				   ref_names[kind][1]);
+	return TRUE;
 }
 
 static gboolean
@@ -176,32 +177,32 @@ check_id(Import *im, guint col, GError **error)
 	return TRUE;
 }
 
+/* Spec column COL as a percentage; an empty optional one is -1. */
 static gboolean
-parse_percent(Import *im, guint col, gboolean optional, char **out, GError **error)
+parse_percent(Import *im, guint col, gboolean optional, int *out, GError **error)
 {
 	const char *v = field(im, col);
-	*out = NULL;
+	*out = -1;
 	if (!*v && optional)
 		return TRUE;
 	gint64 n;
 	if (!g_ascii_string_to_signed(v, 10, 0, 100, &n, NULL))
 		return import_fail(im, error, im->spec->columns[col], "'%s' is not a number 0..100", v);
-	*out = g_strdup_printf("%" G_GINT64_FORMAT, n);
+	*out = (int)n;
 	return TRUE;
 }
 
+/* Spec column COL as Unix seconds; an empty optional one is 0. */
 static gboolean
-parse_time(Import *im, guint col, gboolean optional, char **out, GError **error)
+parse_time(Import *im, guint col, gboolean optional, gint64 *out, GError **error)
 {
 	const char *v = field(im, col);
-	*out = NULL;
-	gint64 t;
+	*out = 0;
 	if (!*v && optional)
 		return TRUE;
-	if (!common_parse_iso8601(v, &t))
+	if (!common_parse_iso8601(v, out))
 		return import_fail(im, error, im->spec->columns[col],
 				   "'%s' is not an ISO 8601 date or time (e.g. 2026-03-01T12:00:00Z)", v);
-	*out = common_iso8601(t);
 	return TRUE;
 }
 
@@ -227,25 +228,58 @@ parse_addresses(Import *im, guint col, GPtrArray *originals, GPtrArray *keys, GE
 
 enum { U_ID, U_EMAIL, U_NAME, U_DROPBOX, U_ALIASES, U_SHARING, U_EXCLUDED, U_LAST_ACTIVE };
 
+/* Each of KEYS (spec column COL) is free or already the user's own. */
 static gboolean
-user_address(Import *im, const char *id, const char *key, const char *kind, guint col, GError **error)
+check_addresses(Import *im, const char *id, GPtrArray *keys, guint col, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(im->store, "SELECT user_id FROM user_addresses WHERE address_key = ?", error);
-	if (!st)
+	for (guint i = 0; i < keys->len; i++) {
+		g_autofree char *other = NULL;
+		if (!store_crm_address_user(im->store, keys->pdata[i], &other, error))
+			return FALSE;
+		if (other && strcmp(other, id))
+			return import_fail(im, error, im->spec->columns[col], "address %s already belongs to user %s",
+					   (char *)keys->pdata[i], other);
+	}
+	return TRUE;
+}
+
+static gboolean
+check_dropbox(Import *im, const char *id, const char *dropbox, GError **error)
+{
+	g_autofree char *owner = NULL;
+	if (!dropbox)
+		return TRUE;
+	if (!store_user_by_dropbox(im->store, dropbox, &owner, error))
 		return FALSE;
-	store_bind_text(st, 1, key);
-	int rc = sqlite3_step(st);
-	g_autofree char *other = rc == SQLITE_ROW ? g_strdup(assoc_col_text(st, 0)) : NULL;
-	if (!assoc_step_end(im->store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading user addresses"))
-		return FALSE;
-	if (other && strcmp(other, id))
-		return import_fail(im, error, im->spec->columns[col], "address %s already belongs to user %s", key,
-				   other);
-	if (other)
-		return TRUE; /* the same address given twice for this user */
-	const char *v[] = { key, id, kind };
-	touch(im, key);
-	return run(im, "INSERT INTO user_addresses(address_key, user_id, kind) VALUES (?, ?, ?)", v, 3, error);
+	if (owner && strcmp(owner, id))
+		return import_fail(im, error, "dropbox", "%s is already another user's dropbox", dropbox);
+	return TRUE;
+}
+
+/* The ';'-separated excluded domains, lower-case, without a leading '@'. */
+static gboolean
+parse_domains(Import *im, GPtrArray *out, GError **error)
+{
+	g_auto(GStrv) domains = g_strsplit(field(im, U_EXCLUDED), ";", -1);
+	for (char **d = domains; *d; d++) {
+		g_autofree char *dom = g_ascii_strdown(g_strstrip(*d), -1);
+		const char *name = dom[0] == '@' ? dom + 1 : dom;
+		if (!*name)
+			continue;
+		if (strchr(name, '@') || strchr(name, ' '))
+			return import_fail(im, error, "excluded_domains", "'%s' is not a domain", *d);
+		g_ptr_array_add(out, g_strdup(name));
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_sharing(Import *im, const char **out, GError **error)
+{
+	*out = *field(im, U_SHARING) ? field(im, U_SHARING) : "public";
+	if (strcmp(*out, "public") && strcmp(*out, "private") && strcmp(*out, "custom"))
+		return import_fail(im, error, "sharing", "'%s' is not one of public, private, custom", *out);
+	return TRUE;
 }
 
 static gboolean
@@ -257,6 +291,7 @@ import_user(Import *im, GError **error)
 	g_autoptr(GPtrArray) orig = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) email = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) aliases = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) domains = g_ptr_array_new_with_free_func(g_free);
 	if (!parse_addresses(im, U_EMAIL, orig, email, error) || !parse_addresses(im, U_ALIASES, orig, aliases, error))
 		return FALSE;
 	if (email->len != 1)
@@ -264,57 +299,16 @@ import_user(Import *im, GError **error)
 	g_autofree char *dropbox = NULL;
 	if (*field(im, U_DROPBOX) && !(dropbox = ingest_address_key(field(im, U_DROPBOX))))
 		return import_fail(im, error, "dropbox", "'%s' is not an email address", field(im, U_DROPBOX));
-	const char *sharing = *field(im, U_SHARING) ? field(im, U_SHARING) : "public";
-	if (strcmp(sharing, "public") && strcmp(sharing, "private") && strcmp(sharing, "custom"))
-		return import_fail(im, error, "sharing", "'%s' is not one of public, private, custom", sharing);
-	g_autofree char *last_active = NULL;
-	if (!parse_time(im, U_LAST_ACTIVE, TRUE, &last_active, error))
+	StoreCrmUser u = { .id = id, .email = email->pdata[0], .name = field(im, U_NAME), .dropbox = dropbox,
+			   .aliases = aliases, .excluded_domains = domains };
+	if (!parse_sharing(im, &u.sharing, error) || !parse_time(im, U_LAST_ACTIVE, TRUE, &u.last_active_at, error) ||
+	    !check_dropbox(im, id, dropbox, error) || !check_addresses(im, id, email, U_EMAIL, error) ||
+	    !check_addresses(im, id, aliases, U_ALIASES, error) || !parse_domains(im, domains, error) ||
+	    !touch_stored(im, STORE_CRM_USER, id, error))
 		return FALSE;
-	gboolean taken = FALSE;
-	const char *dsql = "SELECT 1 FROM users WHERE dropbox = ?1 AND id <> ?2";
-	sqlite3_stmt *st = store_prepare(im->store, dsql, error);
-	if (!st)
-		return FALSE;
-	store_bind_text(st, 1, dropbox);
-	store_bind_text(st, 2, id);
-	int rc = sqlite3_step(st);
-	taken = rc == SQLITE_ROW;
-	if (!assoc_step_end(im->store, st, taken ? SQLITE_DONE : rc, error, "reading users"))
-		return FALSE;
-	if (taken)
-		return import_fail(im, error, "dropbox", "%s is already another user's dropbox", dropbox);
-	if (!touch_query(im, "SELECT address_key FROM user_addresses WHERE user_id = ?", id, error))
-		return FALSE;
-	g_autofree char *now = common_iso8601(common_now());
-	const char *v[] = { id, email->pdata[0], field(im, U_NAME), dropbox, sharing, last_active, now };
-	const char *del[] = { id };
-	if (!run(im,
-		 "INSERT INTO users(id, email, name, dropbox, sharing, last_active_at, updated_at) "
-		 "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET "
-		 "email = ?2, name = coalesce(?3, ''), dropbox = ?4, sharing = ?5, last_active_at = ?6, "
-		 "updated_at = ?7",
-		 v, G_N_ELEMENTS(v), error) ||
-	    !run(im, "DELETE FROM user_addresses WHERE user_id = ?", del, 1, error) ||
-	    !run(im, "DELETE FROM user_excluded_domains WHERE user_id = ?", del, 1, error) ||
-	    !user_address(im, id, email->pdata[0], "email", U_EMAIL, error))
-		return FALSE;
-	for (guint i = 0; i < aliases->len; i++)
-		if (!user_address(im, id, aliases->pdata[i], "alias", U_ALIASES, error))
-			return FALSE;
-	g_auto(GStrv) domains = g_strsplit(field(im, U_EXCLUDED), ";", -1);
-	for (char **d = domains; *d; d++) {
-		g_autofree char *dom = g_ascii_strdown(g_strstrip(*d), -1);
-		const char *name = dom[0] == '@' ? dom + 1 : dom;
-		if (!*name)
-			continue;
-		if (strchr(name, '@') || strchr(name, ' '))
-			return import_fail(im, error, "excluded_domains", "'%s' is not a domain", *d);
-		const char *ev[] = { id, name };
-		if (!run(im, "INSERT OR IGNORE INTO user_excluded_domains(user_id, domain) VALUES (?, ?)", ev, 2,
-			 error))
-			return FALSE;
-	}
-	return TRUE;
+	touch_all(im, email);
+	touch_all(im, aliases);
+	return store_crm_put_user(im->store, &u, error);
 }
 
 /* ---- stages --------------------------------------------------------------- */
@@ -322,16 +316,10 @@ import_user(Import *im, GError **error)
 static gboolean
 import_stage(Import *im, GError **error)
 {
-	if (!check_id(im, 0, error))
+	StoreCrmStage st = { .name = field(im, 0) };
+	if (!check_id(im, 0, error) || !parse_percent(im, 1, FALSE, &st.probability, error))
 		return FALSE;
-	g_autofree char *prob = NULL;
-	if (!parse_percent(im, 1, FALSE, &prob, error))
-		return FALSE;
-	const char *v[] = { field(im, 0), prob };
-	return run(im,
-		   "INSERT INTO stages(name, probability) VALUES (?1, ?2) "
-		   "ON CONFLICT(name) DO UPDATE SET probability = ?2",
-		   v, 2, error);
+	return store_crm_put_stage(im->store, &st, error);
 }
 
 /* ---- contacts ------------------------------------------------------------- */
@@ -347,82 +335,57 @@ import_contact(Import *im, GError **error)
 	const char *kind = *field(im, C_KIND) ? field(im, C_KIND) : "contact";
 	if (strcmp(kind, "contact") && strcmp(kind, "lead"))
 		return import_fail(im, error, "kind", "'%s' is not 'contact' or 'lead'", kind);
-	const char *owner = field(im, C_OWNER);
-	gboolean found = TRUE;
-	if (*owner && !exists(im, "SELECT 1 FROM users WHERE id = ?", owner, &found, error))
+	const char *owner = *field(im, C_OWNER) ? field(im, C_OWNER) : NULL;
+	if (owner && !check_ref(im, STORE_CRM_USER, owner, "owner", error))
 		return FALSE;
-	if (!found)
-		return import_fail(im, error, "owner", "unknown user id '%s' (import users first)", owner);
 	g_autoptr(GPtrArray) orig = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
-	if (!parse_addresses(im, C_EMAILS, orig, keys, error))
+	if (!parse_addresses(im, C_EMAILS, orig, keys, error) || !touch_stored(im, STORE_CRM_CONTACT, id, error))
 		return FALSE;
-	if (!touch_query(im, "SELECT address_key FROM contact_addresses WHERE contact_id = ?", id, error))
-		return FALSE;
-	g_autofree char *now = common_iso8601(common_now());
-	const char *v[] = { id, kind, field(im, C_NAME), owner, now };
-	const char *del[] = { id };
-	if (!run(im,
-		 "INSERT INTO contacts(id, kind, name, owner_id, updated_at) VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) "
-		 "ON CONFLICT(id) DO UPDATE SET kind = ?2, name = coalesce(?3, ''), owner_id = ?4, updated_at = ?5",
-		 v, G_N_ELEMENTS(v), error) ||
-	    !run(im, "DELETE FROM contact_addresses WHERE contact_id = ?", del, 1, error))
-		return FALSE;
-	for (guint i = 0; i < keys->len; i++) {
-		const char *a[] = { id, orig->pdata[i], keys->pdata[i] };
-		touch(im, keys->pdata[i]);
-		if (!run(im,
-			 "INSERT OR IGNORE INTO contact_addresses(contact_id, address, address_key) VALUES (?, ?, ?)",
-			 a, 3, error))
-			return FALSE;
-	}
-	return TRUE;
+	touch_all(im, keys);
+	StoreCrmContact c = { .id = id, .kind = kind, .name = field(im, C_NAME), .owner_id = owner,
+			      .addresses = orig, .address_keys = keys };
+	return store_crm_put_contact(im->store, &c, error);
 }
 
 /* ---- deals ---------------------------------------------------------------- */
 
 enum { D_ID, D_NAME, D_STAGE, D_PROBABILITY, D_MODIFIED, D_CONTACTS };
 
+/* The ';'-separated contact ids, each of which must exist. */
+static gboolean
+parse_deal_contacts(Import *im, GPtrArray *out, GError **error)
+{
+	g_auto(GStrv) contacts = g_strsplit(field(im, D_CONTACTS), ";", -1);
+	for (char **c = contacts; *c; c++) {
+		g_strstrip(*c);
+		if (!**c)
+			continue;
+		if (!check_ref(im, STORE_CRM_CONTACT, *c, "contacts", error))
+			return FALSE;
+		g_ptr_array_add(out, g_strdup(*c));
+	}
+	return TRUE;
+}
+
 static gboolean
 import_deal(Import *im, GError **error)
 {
 	if (!check_id(im, D_ID, error))
 		return FALSE;
-	const char *id = field(im, D_ID), *stage = field(im, D_STAGE);
-	gboolean found = TRUE;
-	if (*stage && !exists(im, "SELECT 1 FROM stages WHERE name = ?", stage, &found, error))
+	const char *stage = *field(im, D_STAGE) ? field(im, D_STAGE) : NULL;
+	if (stage && !check_ref(im, STORE_CRM_STAGE, stage, "stage", error))
 		return FALSE;
-	if (!found)
-		return import_fail(im, error, "stage", "unknown stage '%s' (import stages first)", stage);
-	g_autofree char *prob = NULL, *modified = NULL;
-	if (!parse_percent(im, D_PROBABILITY, TRUE, &prob, error) || !parse_time(im, D_MODIFIED, FALSE, &modified, error))
+	g_autoptr(GPtrArray) contacts = g_ptr_array_new_with_free_func(g_free);
+	StoreCrmDeal d = { .id = field(im, D_ID), .name = field(im, D_NAME), .stage = stage, .contact_ids = contacts };
+	if (!parse_percent(im, D_PROBABILITY, TRUE, &d.probability, error) ||
+	    !parse_time(im, D_MODIFIED, FALSE, &d.modified_at, error))
 		return FALSE;
-	if (!*stage && !prob)
+	if (!stage && d.probability < 0)
 		return import_fail(im, error, "probability", "is empty and the deal has no stage to take it from");
-	g_auto(GStrv) contacts = g_strsplit(field(im, D_CONTACTS), ";", -1);
-	for (char **c = contacts; *c; c++) {
-		g_strstrip(*c);
-		if (**c && !exists(im, "SELECT 1 FROM contacts WHERE id = ?", *c, &found, error))
-			return FALSE;
-		if (**c && !found)
-			return import_fail(im, error, "contacts", "unknown contact id '%s' (import contacts first)", *c);
-	}
-	const char *v[] = { id, field(im, D_NAME), stage, prob, modified };
-	const char *del[] = { id };
-	if (!run(im,
-		 "INSERT INTO deals(id, name, stage, probability, modified_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, ?5) "
-		 "ON CONFLICT(id) DO UPDATE SET name = coalesce(?2, ''), stage = ?3, probability = ?4, "
-		 "modified_at = ?5",
-		 v, G_N_ELEMENTS(v), error) ||
-	    !run(im, "DELETE FROM deal_contacts WHERE deal_id = ?", del, 1, error))
+	if (!parse_deal_contacts(im, contacts, error))
 		return FALSE;
-	for (char **c = contacts; *c; c++) {
-		const char *dc[] = { id, *c };
-		if (**c && !run(im, "INSERT OR IGNORE INTO deal_contacts(deal_id, contact_id) VALUES (?, ?)", dc, 2,
-				error))
-			return FALSE;
-	}
-	return TRUE;
+	return store_crm_put_deal(im->store, &d, error);
 }
 
 static gboolean

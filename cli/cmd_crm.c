@@ -6,43 +6,11 @@
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	return s ? s : "";
-}
-
-static sqlite3_stmt *
-prepare(Store *store, const char *sql)
-{
-	g_autoptr(GError) error = NULL;
-	sqlite3_stmt *st = store_prepare(store, sql, &error);
-	if (!st)
-		cli_error("%s", error->message);
-	return st;
-}
-
-static gboolean
-end_rows(Store *store, sqlite3_stmt *st, int rc)
-{
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return TRUE;
-	cli_error("%s: %s", store_path(store), sqlite3_errmsg(store_handle(store)));
-	return FALSE;
-}
-
 static char *
 message_id_of(Store *store, gint64 message)
 {
-	sqlite3_stmt *st = prepare(store, "SELECT message_id FROM messages WHERE id = ?");
-	if (!st)
-		return g_strdup("?");
-	sqlite3_bind_int64(st, 1, message);
-	char *id = g_strdup(sqlite3_step(st) == SQLITE_ROW ? col(st, 0) : "?");
-	sqlite3_reset(st);
-	return id;
+	g_autoptr(StoreMessageSummary) s = store_message_summary(store, message, NULL);
+	return g_strdup(s ? s->message_id : "?");
 }
 
 /* ---- import --------------------------------------------------------------- */
@@ -140,52 +108,55 @@ indent(const char *text)
 static gboolean
 explain_header(Store *store, gint64 message)
 {
-	sqlite3_stmt *st = prepare(store, "SELECT message_id, date, subject FROM messages WHERE id = ?");
-	if (!st)
+	g_autoptr(GError) error = NULL;
+	g_autoptr(StoreMessageSummary) s = store_message_summary(store, message, &error);
+	if (!s && !g_error_matches(error, STORE_ERROR, STORE_ERROR_NOT_FOUND)) {
+		cli_error("%s", error->message);
 		return FALSE;
-	sqlite3_bind_int64(st, 1, message);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		printf("message <%s> (stored as #%" G_GINT64_FORMAT "), date %s\nsubject: %s\n", col(st, 0), message,
-		       col(st, 1), col(st, 2));
-	return end_rows(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc);
+	}
+	if (s)
+		printf("message <%s> (stored as #%" G_GINT64_FORMAT "), date %s\nsubject: %s\n", s->message_id, message,
+		       s->date, s->subject);
+	return TRUE;
+}
+
+static gboolean
+explain_decision(Store *store, gint64 message)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(StoreDecisionRow) d = store_decision_row(store, message, &error);
+	if (d) {
+		printf("\nstored decision: %s, decided %s (%s)\n", d->status, d->decided_at, d->reason);
+		indent(d->trace);
+	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_NOT_FOUND)) {
+		printf("\nno decision stored yet: run 'bccdrop reassociate --all'\n");
+	} else {
+		cli_error("%s", error->message);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 static gboolean
 explain_stored(Store *store, gint64 message)
 {
-	sqlite3_stmt *st = prepare(store, "SELECT status, decided_at, reason, trace FROM decisions WHERE message = ?");
-	if (!st)
+	if (!explain_decision(store, message))
 		return FALSE;
-	sqlite3_bind_int64(st, 1, message);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		printf("\nstored decision: %s, decided %s (%s)\n", col(st, 0), col(st, 1), col(st, 2));
-		indent(col(st, 3));
-	} else if (rc == SQLITE_DONE) {
-		printf("\nno decision stored yet: run 'bccdrop reassociate --all'\n");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) links = store_message_links(store, message, &error);
+	if (!links) {
+		cli_error("%s", error->message);
+		return FALSE;
 	}
-	if (!end_rows(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc))
-		return FALSE;
-	st = prepare(store,
-		     "SELECT l.module, l.record_id, coalesce(CASE l.module WHEN 'deal' THEN d.name ELSE c.name END, "
-		     "'(no longer in the CRM)'), l.rule, l.visibility, l.decided_at FROM links l "
-		     "LEFT JOIN deals d ON l.module = 'deal' AND d.id = l.record_id "
-		     "LEFT JOIN contacts c ON l.module = 'contact' AND c.id = l.record_id "
-		     "WHERE l.message = ? ORDER BY l.module DESC, l.record_id");
-	if (!st)
-		return FALSE;
-	sqlite3_bind_int64(st, 1, message);
 	printf("\nlinks now:\n");
-	guint n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		printf("  %s %s \"%s\": rule %s, %s (since %s)\n", col(st, 0), col(st, 1), col(st, 2), col(st, 3),
-		       col(st, 4), col(st, 5));
-		n++;
+	for (guint i = 0; i < links->len; i++) {
+		const StoreLinkRow *l = links->pdata[i];
+		printf("  %s %s \"%s\": rule %s, %s (since %s)\n", l->module, l->record_id,
+		       l->record_name ? l->record_name : "(no longer in the CRM)", l->rule, l->visibility, l->decided_at);
 	}
-	if (n == 0)
+	if (links->len == 0)
 		printf("  none: the message is unmatched and appears in no report\n");
-	return end_rows(store, st, rc);
+	return TRUE;
 }
 
 static gboolean
@@ -242,26 +213,6 @@ cli_cmd_explain(Cli *cli, int argc, char **argv)
 
 /* ---- reassociate ---------------------------------------------------------- */
 
-static GArray *
-select_messages(Store *store, gboolean all)
-{
-	sqlite3_stmt *st = prepare(store, all ? "SELECT id FROM messages ORDER BY id"
-					      : "SELECT message FROM decisions WHERE status = 'unmatched' ORDER BY message");
-	if (!st)
-		return NULL;
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 m = sqlite3_column_int64(st, 0);
-		g_array_append_val(out, m);
-	}
-	if (!end_rows(store, st, rc)) {
-		g_array_unref(out);
-		return NULL;
-	}
-	return out;
-}
-
 int
 cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 {
@@ -283,10 +234,12 @@ cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
-	g_autoptr(GArray) messages = select_messages(store, all);
-	if (!messages)
-		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) messages = store_message_ids(store, !all, &error);
+	if (!messages) {
+		cli_error("reassociate: %s", error->message);
+		return CLI_FAILED;
+	}
 	ChangePrinter p = { store, TRUE };
 	CaptureRerunStats s = { 0 };
 	const char *reason = all ? "reassociate --all" : "reassociate --unmatched";
@@ -302,6 +255,13 @@ cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 
 /* ---- history -------------------------------------------------------------- */
 
+/* An added link has no old values, a removed one no new ones. */
+static const char *
+or_dash(const char *s)
+{
+	return s ? s : "-";
+}
+
 int
 cli_cmd_history(Cli *cli, int argc, char **argv)
 {
@@ -314,24 +274,19 @@ cli_cmd_history(Cli *cli, int argc, char **argv)
 	gint64 message;
 	if (!cli_message_arg(cli, argv[1], &message))
 		return CLI_FAILED;
-	Store *store = cli_store(cli);
-	sqlite3_stmt *st = prepare(store,
-				   "SELECT at, action, module, record_id, coalesce(old_rule, '-'), coalesce(new_rule, '-'), "
-				   "coalesce(old_visibility, '-'), coalesce(new_visibility, '-'), reason "
-				   "FROM link_history WHERE message = ? ORDER BY id");
-	if (!st)
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) changes = store_link_history(cli_store(cli), message, &error);
+	if (!changes) {
+		cli_error("history: %s", error->message);
 		return CLI_FAILED;
-	sqlite3_bind_int64(st, 1, message);
-	int rc;
-	guint n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		printf("%s %-7s %s %s: rule %s -> %s, visibility %s -> %s (%s)\n", col(st, 0), col(st, 1), col(st, 2),
-		       col(st, 3), col(st, 4), col(st, 5), col(st, 6), col(st, 7), col(st, 8));
-		n++;
 	}
-	if (!end_rows(store, st, rc))
-		return CLI_FAILED;
-	if (n == 0)
+	for (guint i = 0; i < changes->len; i++) {
+		const StoreHistoryEntry *c = changes->pdata[i];
+		printf("%s %-7s %s %s: rule %s -> %s, visibility %s -> %s (%s)\n", c->at, c->action, c->module,
+		       c->record_id, or_dash(c->old_rule), or_dash(c->new_rule), or_dash(c->old_visibility),
+		       or_dash(c->new_visibility), c->reason);
+	}
+	if (changes->len == 0)
 		printf("no link was ever recorded for this message\n");
 	return CLI_OK;
 }
@@ -340,6 +295,19 @@ cli_cmd_history(Cli *cli, int argc, char **argv)
 
 static const char *const report_cols[] = { "date", "source", "module", "record", "owner", "visibility",
 					   "from", "to", "subject", "message_id" };
+
+/* ROW's values in report_cols order, pointing into ROW ("" for none). */
+static const char **
+report_cells(const StoreReportRow *row)
+{
+	const char *v[] = { row->date, row->source, row->module, row->record, row->owner, row->visibility,
+			    row->from, row->to, row->subject, row->message_id };
+	G_STATIC_ASSERT(G_N_ELEMENTS(v) == G_N_ELEMENTS(report_cols));
+	const char **cells = g_new(const char *, G_N_ELEMENTS(v));
+	for (guint c = 0; c < G_N_ELEMENTS(v); c++)
+		cells[c] = v[c] ? v[c] : "";
+	return cells;
+}
 
 static void
 csv_cell(GString *out, const char *v)
@@ -381,11 +349,11 @@ print_table(GPtrArray *rows)
 		width[c] = g_utf8_strlen(report_cols[c], -1);
 	for (guint r = 0; r < rows->len; r++)
 		for (guint c = 0; c < n; c++)
-			width[c] = MAX(width[c], g_utf8_strlen(((char **)rows->pdata[r])[c], -1));
+			width[c] = MAX(width[c], g_utf8_strlen(((const char **)rows->pdata[r])[c], -1));
 	for (guint r = 0; r <= rows->len; r++) {
 		g_autoptr(GString) line = g_string_new(NULL);
 		for (guint c = 0; c < n; c++) {
-			const char *v = r == 0 ? report_cols[c] : ((char **)rows->pdata[r - 1])[c];
+			const char *v = r == 0 ? report_cols[c] : ((const char **)rows->pdata[r - 1])[c];
 			g_string_append(line, v);
 			if (c + 1 < n)
 				for (glong pad = g_utf8_strlen(v, -1); pad < width[c] + 2; pad++)
@@ -413,7 +381,7 @@ print_rows(GPtrArray *rows, const char *format)
 			for (guint c = 0; c < n; c++) {
 				if (c)
 					g_string_append_c(out, ',');
-				csv_cell(out, ((char **)rows->pdata[r])[c]);
+				csv_cell(out, ((const char **)rows->pdata[r])[c]);
 			}
 			g_string_append(out, "\r\n");
 		}
@@ -423,7 +391,7 @@ print_rows(GPtrArray *rows, const char *format)
 			g_string_append(out, r ? ",\n {" : "\n {");
 			for (guint c = 0; c < n; c++) {
 				g_string_append_printf(out, "%s\"%s\": ", c ? ", " : "", report_cols[c]);
-				json_string(out, ((char **)rows->pdata[r])[c]);
+				json_string(out, ((const char **)rows->pdata[r])[c]);
 			}
 			g_string_append_c(out, '}');
 		}
@@ -447,8 +415,8 @@ cli_cmd_report(Cli *cli, int argc, char **argv)
 		       "Linked mail as users read it (the email_report view), one row per link.\n"
 		       "Unmatched mail is not included: see the unmatched_emails view."))
 		return CLI_USAGE;
-	StoreSourceKind kind;
-	if (argc != 1 || (source && !store_source_kind_parse(source, &kind))) {
+	StoreReportFilter filter = { .by_source = source != NULL, .by_since = since != NULL };
+	if (argc != 1 || (source && !store_source_kind_parse(source, &filter.source))) {
 		cli_error("report: usage: bccdrop report [--source bcc_dropbox|imap|pop3|file] [--since D] "
 			  "[--format table|csv|json]");
 		return CLI_USAGE;
@@ -459,38 +427,22 @@ cli_cmd_report(Cli *cli, int argc, char **argv)
 		cli_error("report: --format must be table, csv or json, not '%s'", format);
 		return CLI_USAGE;
 	}
-	g_autofree char *since_iso = NULL;
-	gint64 t;
-	if (since && !common_parse_iso8601(since, &t)) {
+	if (since && !common_parse_iso8601(since, &filter.since)) {
 		cli_error("report: --since '%s' is not an ISO 8601 date", since);
 		return CLI_USAGE;
 	}
-	if (since)
-		since_iso = common_iso8601(t);
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
-	sqlite3_stmt *st = prepare(store,
-				   "SELECT date, source, module, record, owner, visibility, coalesce(\"from\", ''), "
-				   "coalesce(\"to\", ''), subject, message_id FROM email_report "
-				   "WHERE (?1 IS NULL OR source_kind = ?1) AND (?2 IS NULL OR date >= ?2) "
-				   "ORDER BY date, message_id, module DESC, record_id");
-	if (!st)
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) found = store_report_rows(store, &filter, &error);
+	if (!found) {
+		cli_error("report: %s", error->message);
 		return CLI_FAILED;
-	if (source)
-		sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
-	if (since_iso)
-		sqlite3_bind_text(st, 2, since_iso, -1, SQLITE_TRANSIENT);
-	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **row = g_new0(char *, G_N_ELEMENTS(report_cols) + 1);
-		for (guint c = 0; c < G_N_ELEMENTS(report_cols); c++)
-			row[c] = g_strdup(col(st, (int)c));
-		g_ptr_array_add(rows, row);
 	}
-	if (!end_rows(store, st, rc))
-		return CLI_FAILED;
+	g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < found->len; i++)
+		g_ptr_array_add(rows, report_cells(found->pdata[i]));
 	print_rows(rows, format);
 	return CLI_OK;
 }

@@ -144,9 +144,9 @@ facts_sources(Store *store, StoreDecisionFacts *f, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreFactSource *s = g_new0(StoreFactSource, 1);
-		s->kind = store_col_dup(st, 0);
-		s->owner_user_id = store_col_dup(st, 1);
-		s->dropbox = store_col_dup(st, 2);
+		s->kind = store_col_dup(st, 0, NULL);
+		s->owner_user_id = store_col_dup(st, 1, NULL);
+		s->dropbox = store_col_dup(st, 2, NULL);
 		g_ptr_array_add(f->sources, s);
 	}
 	return store_rows_end(store, st, rc, error, "reading the message's sources");
@@ -161,8 +161,8 @@ facts_user_address(Store *store, StoreFactParticipant *p, GError **error)
 	store_bind_text(st, 1, p->key);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		p->user_id = store_col_dup(st, 0);
-		p->user_kind = store_col_dup(st, 1);
+		p->user_id = store_col_dup(st, 0, NULL);
+		p->user_kind = store_col_dup(st, 1, NULL);
 	}
 	return store_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "looking up user addresses");
 }
@@ -177,14 +177,14 @@ facts_deals(Store *store, StoreFactContact *c, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreFactDeal *d = g_new0(StoreFactDeal, 1);
-		d->id = store_col_dup(st, 0);
-		d->name = store_col_dup(st, 1);
-		d->stage = store_col_dup(st, 2);
+		d->id = store_col_dup(st, 0, NULL);
+		d->name = store_col_dup(st, 1, NULL);
+		d->stage = store_col_dup(st, 2, NULL);
 		d->has_probability = sqlite3_column_type(st, 3) != SQLITE_NULL;
 		d->probability = sqlite3_column_int(st, 3);
 		d->has_stage_probability = sqlite3_column_type(st, 4) != SQLITE_NULL;
 		d->stage_probability = sqlite3_column_int(st, 4);
-		d->modified_at = store_col_dup(st, 5);
+		d->modified_at = store_col_dup(st, 5, NULL);
 		g_ptr_array_add(c->deals, d);
 	}
 	return store_rows_end(store, st, rc, error, "reading a contact's deals");
@@ -200,9 +200,9 @@ facts_contacts(Store *store, StoreFactParticipant *p, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreFactContact *c = store_fact_contact_new();
-		c->id = store_col_dup(st, 0);
-		c->kind = store_col_dup(st, 1);
-		c->name = store_col_dup(st, 2);
+		c->id = store_col_dup(st, 0, NULL);
+		c->kind = store_col_dup(st, 1, NULL);
+		c->name = store_col_dup(st, 2, NULL);
 		g_ptr_array_add(p->contacts, c);
 	}
 	if (!store_rows_end(store, st, rc, error, "looking up contact addresses"))
@@ -224,9 +224,9 @@ facts_participants(Store *store, StoreDecisionFacts *f, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreFactParticipant *p = store_fact_participant_new();
-		p->role = store_col_dup(st, 0);
-		p->address = store_col_dup(st, 1);
-		p->key = store_col_dup(st, 2);
+		p->role = store_col_dup(st, 0, NULL);
+		p->address = store_col_dup(st, 1, NULL);
+		p->key = store_col_dup(st, 2, NULL);
 		p->position = sqlite3_column_int64(st, 3);
 		g_ptr_array_add(f->participants, p);
 	}
@@ -283,7 +283,7 @@ facts_reference_deals(Store *store, gint64 message, StoreFactReference *r, GErro
 	sqlite3_bind_int64(st, 2, message);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(r->deals, store_col_dup(st, 0));
+		g_ptr_array_add(r->deals, store_col_dup(st, 0, NULL));
 	return store_rows_end(store, st, rc, error, "looking up the thread");
 }
 
@@ -307,7 +307,7 @@ facts_owner(Store *store, StoreFactOwner *o, GError **error)
 	store_bind_text(st, 1, o->user_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		o->sharing = store_col_dup(st, 0);
+		o->sharing = store_col_dup(st, 0, NULL);
 	if (!store_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading a user"))
 		return FALSE;
 	st = store_prepare(store, STORE_SQL_EXCLUDED_DOMAINS, error);
@@ -315,7 +315,7 @@ facts_owner(Store *store, StoreFactOwner *o, GError **error)
 		return FALSE;
 	store_bind_text(st, 1, o->user_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(o->excluded_domains, store_col_dup(st, 0));
+		g_ptr_array_add(o->excluded_domains, store_col_dup(st, 0, NULL));
 	return store_rows_end(store, st, rc, error, "reading excluded domains");
 }
 

@@ -6,28 +6,6 @@
 
 #include "store/store-internal.h"
 
-char *
-store_col_dup(sqlite3_stmt *st, int col)
-{
-	return g_strdup((const char *)sqlite3_column_text(st, col));
-}
-
-gboolean
-store_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context)
-{
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, error, context);
-	return TRUE;
-}
-
-gboolean
-store_step_exec(Store *store, sqlite3_stmt *st, GError **error, const char *context)
-{
-	int rc = sqlite3_step(st);
-	return store_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, context);
-}
-
 void
 store_link_free(StoreLink *l)
 {
@@ -63,12 +41,12 @@ links_read(Store *store, gint64 message, GPtrArray *links, GError **error)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreLink *l = g_new0(StoreLink, 1);
-		l->module = store_col_dup(st, 0);
-		l->record_id = store_col_dup(st, 1);
-		l->rule = store_col_dup(st, 2);
-		l->visibility = store_col_dup(st, 3);
-		l->contact_id = store_col_dup(st, 4);
-		l->matched_address = store_col_dup(st, 5);
+		l->module = store_col_dup(st, 0, NULL);
+		l->record_id = store_col_dup(st, 1, NULL);
+		l->rule = store_col_dup(st, 2, NULL);
+		l->visibility = store_col_dup(st, 3, NULL);
+		l->contact_id = store_col_dup(st, 4, NULL);
+		l->matched_address = store_col_dup(st, 5, NULL);
 		g_ptr_array_add(links, l);
 	}
 	return store_rows_end(store, st, rc, error, "reading links");
@@ -83,8 +61,8 @@ decision_read(Store *store, gint64 message, StoreLinkState *s, GError **error)
 	sqlite3_bind_int64(st, 1, message);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		s->status = store_col_dup(st, 0);
-		s->trace = store_col_dup(st, 1);
+		s->status = store_col_dup(st, 0, NULL);
+		s->trace = store_col_dup(st, 1, NULL);
 	}
 	return store_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading a decision");
 }
@@ -129,7 +107,7 @@ history_add(Store *store, const StoreDecisionWrite *w, const StoreLinkChange *c,
 	sqlite3_bind_int64(st, 1, w->message);
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
 		store_bind_text(st, (int)i + 2, v[i]);
-	return store_step_exec(store, st, error, "recording link history");
+	return store_step_done(store, st, error, "recording link history");
 }
 
 static gboolean
@@ -148,7 +126,7 @@ link_put(Store *store, const StoreDecisionWrite *w, const StoreLink *l, gboolean
 	const char *v[] = { l->module, l->record_id, l->rule, l->visibility, l->contact_id, l->matched_address, w->at };
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
 		store_bind_text(st, (int)i + 2, v[i]);
-	return store_step_exec(store, st, error, "writing a link");
+	return store_step_done(store, st, error, "writing a link");
 }
 
 static gboolean
@@ -161,7 +139,7 @@ link_delete(Store *store, gint64 message, const StoreLink *l, GError **error)
 	sqlite3_bind_int64(st, 1, message);
 	store_bind_text(st, 2, l->module);
 	store_bind_text(st, 3, l->record_id);
-	return store_step_exec(store, st, error, "removing a link");
+	return store_step_done(store, st, error, "removing a link");
 }
 
 static gboolean
@@ -188,7 +166,7 @@ decision_put(Store *store, const StoreDecisionWrite *w, GError **error)
 	store_bind_text(st, 3, w->at);
 	store_bind_text(st, 4, w->reason);
 	store_bind_text(st, 5, w->trace);
-	return store_step_exec(store, st, error, "storing the decision");
+	return store_step_done(store, st, error, "storing the decision");
 }
 
 gboolean

@@ -2,6 +2,7 @@
  * per-user export. Everything here is bound parameters through
  * store_prepare. */
 #include "store/store.h"
+#include "store/store-internal.h"
 
 #include <string.h>
 
@@ -41,13 +42,6 @@ store_mailbox_sync_clear(StoreMailboxSync *s)
 	memset(s, 0, sizeof *s);
 }
 
-static char *
-mb_col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? g_strdup((const char *)t) : NULL;
-}
-
 static gint64
 mb_col_time(sqlite3_stmt *st, int i)
 {
@@ -69,18 +63,6 @@ mb_bind_time(sqlite3_stmt *st, int i, gint64 t)
 	sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
-/* Step a statement that returns no rows we need. */
-static gboolean
-mb_step(Store *store, sqlite3_stmt *st, GError **error, const char *context)
-{
-	int rc = sqlite3_step(st);
-	gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-	if (!ok)
-		store_fail(store, error, context);
-	sqlite3_reset(st);
-	return ok;
-}
-
 static gboolean
 mb_changed_one(Store *store, gint64 id, GError **error)
 {
@@ -90,24 +72,24 @@ mb_changed_one(Store *store, gint64 id, GError **error)
 	return FALSE;
 }
 
-static StoreMailbox *
+static gpointer
 mb_from_row(sqlite3_stmt *st)
 {
 	StoreMailbox *m = g_new0(StoreMailbox, 1);
 	m->id = sqlite3_column_int64(st, 0);
-	m->user_id = mb_col_text(st, 1);
-	m->protocol = mb_col_text(st, 2);
-	m->host = mb_col_text(st, 3);
+	m->user_id = store_col_dup(st, 1, NULL);
+	m->protocol = store_col_dup(st, 2, NULL);
+	m->host = store_col_dup(st, 3, NULL);
 	m->port = sqlite3_column_int(st, 4);
-	m->tls = mb_col_text(st, 5);
-	m->username = mb_col_text(st, 6);
-	m->auth = mb_col_text(st, 7);
+	m->tls = store_col_dup(st, 5, NULL);
+	m->username = store_col_dup(st, 6, NULL);
+	m->auth = store_col_dup(st, 7, NULL);
 	m->secret = g_bytes_new(sqlite3_column_blob(st, 8), (gsize)sqlite3_column_bytes(st, 8));
-	m->folders = mb_col_text(st, 9);
-	m->delete_policy = mb_col_text(st, 10);
+	m->folders = store_col_dup(st, 9, NULL);
+	m->delete_policy = store_col_dup(st, 10, NULL);
 	m->active = sqlite3_column_int(st, 11) != 0;
-	m->created_at = mb_col_text(st, 12);
-	m->config_changed_at = mb_col_text(st, 13);
+	m->created_at = store_col_dup(st, 12, NULL);
+	m->config_changed_at = store_col_dup(st, 13, NULL);
 	return m;
 }
 
@@ -179,7 +161,7 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 	sqlite3_bind_int(st, 11, has_active ? 0 : 1);
 	store_bind_text(st, 12, now);
 	store_bind_text(st, 13, now);
-	if (!mb_step(store, st, error, "adding a mailbox"))
+	if (!store_step_done(store, st, error, "adding a mailbox"))
 		return FALSE;
 	m->id = sqlite3_last_insert_rowid(store_handle(store));
 	m->active = !has_active;
@@ -191,7 +173,7 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, m->id);
 	store_bind_text(st, 2, now);
-	return mb_step(store, st, error, "adding a mailbox's status");
+	return store_step_done(store, st, error, "adding a mailbox's status");
 }
 
 gboolean
@@ -229,17 +211,7 @@ store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GErr
 		return NULL;
 	store_bind_text(st, 1, user_id);
 	sqlite3_bind_int(st, 2, active_only ? 1 : 0);
-	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)store_mailbox_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, mb_from_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(out);
-		store_fail(store, error, "listing mailboxes");
-		return NULL;
-	}
-	return out;
+	return store_collect(store, st, mb_from_row, (GDestroyNotify)store_mailbox_free, error, "listing mailboxes");
 }
 
 /* A configuration change: the status starts again from pending, which also
@@ -253,7 +225,7 @@ mb_config_changed(Store *store, gint64 id, GError **error)
 		return FALSE;
 	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	if (!mb_step(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
+	if (!store_step_done(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
 		return FALSE;
 	st = store_prepare(store,
 			   "UPDATE mailbox_sync SET status = 'pending', reason = NULL, failures = 0, "
@@ -263,7 +235,7 @@ mb_config_changed(Store *store, gint64 id, GError **error)
 		return FALSE;
 	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	return mb_step(store, st, error, "resetting a mailbox's status");
+	return store_step_done(store, st, error, "resetting a mailbox's status");
 }
 
 static gboolean
@@ -278,13 +250,13 @@ mb_activate_txn(Store *store, gpointer data, GError **error)
 		return FALSE;
 	store_bind_text(st, 1, m->user_id);
 	sqlite3_bind_int64(st, 2, id);
-	if (!mb_step(store, st, error, "deactivating the user's other mailboxes"))
+	if (!store_step_done(store, st, error, "deactivating the user's other mailboxes"))
 		return FALSE;
 	st = store_prepare(store, "UPDATE mailboxes SET active = 1 WHERE id = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return mb_step(store, st, error, "activating a mailbox") && mb_config_changed(store, id, error);
+	return store_step_done(store, st, error, "activating a mailbox") && mb_config_changed(store, id, error);
 }
 
 gboolean
@@ -300,7 +272,7 @@ store_mailbox_deactivate(Store *store, gint64 id, GError **error)
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return mb_step(store, st, error, "deactivating a mailbox") && mb_changed_one(store, id, error);
+	return store_step_done(store, st, error, "deactivating a mailbox") && mb_changed_one(store, id, error);
 }
 
 gboolean
@@ -310,7 +282,7 @@ store_mailbox_remove(Store *store, gint64 id, GError **error)
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return mb_step(store, st, error, "removing a mailbox") && mb_changed_one(store, id, error);
+	return store_step_done(store, st, error, "removing a mailbox") && mb_changed_one(store, id, error);
 }
 
 typedef struct {
@@ -329,7 +301,7 @@ mb_secret_txn(Store *store, gpointer data, GError **error)
 	const void *p = g_bytes_get_data(s->secret, &len);
 	sqlite3_bind_blob64(st, 1, p ? p : "", len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, s->id);
-	return mb_step(store, st, error, "storing a mailbox secret") && mb_changed_one(store, s->id, error) &&
+	return store_step_done(store, st, error, "storing a mailbox secret") && mb_changed_one(store, s->id, error) &&
 	       mb_config_changed(store, s->id, error);
 }
 
@@ -354,10 +326,10 @@ store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **
 	sqlite3_bind_int64(st, 1, id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		out->status = mb_col_text(st, 0);
+		out->status = store_col_dup(st, 0, NULL);
 		out->done = sqlite3_column_int64(st, 1);
 		out->total = sqlite3_column_int64(st, 2);
-		out->reason = mb_col_text(st, 3);
+		out->reason = store_col_dup(st, 3, NULL);
 		out->failures = sqlite3_column_int(st, 4);
 		out->next_attempt_at = mb_col_time(st, 5);
 		out->last_sync_at = mb_col_time(st, 6);
@@ -399,7 +371,7 @@ store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GErro
 	mb_bind_time(st, 9, s->first_sync_completed_at);
 	mb_bind_time(st, 10, s->confirmation_sent_at);
 	store_bind_text(st, 11, now);
-	return mb_step(store, st, error, "writing a mailbox's status");
+	return store_step_done(store, st, error, "writing a mailbox's status");
 }
 
 gboolean
@@ -439,7 +411,7 @@ store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uid
 	sqlite3_bind_int64(st, 3, uidvalidity);
 	sqlite3_bind_int64(st, 4, last_uid);
 	store_bind_text(st, 5, now);
-	return mb_step(store, st, error, "writing a folder cursor");
+	return store_step_done(store, st, error, "writing a folder cursor");
 }
 
 GHashTable *
@@ -452,7 +424,7 @@ store_mailbox_uidls(Store *store, gint64 id, GError **error)
 	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_hash_table_add(set, mb_col_text(st, 0));
+		g_hash_table_add(set, store_col_dup(st, 0, NULL));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		g_hash_table_unref(set);
@@ -474,7 +446,7 @@ store_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_text(st, 2, uidl);
 	store_bind_text(st, 3, now);
-	return mb_step(store, st, error, "recording a POP3 UIDL");
+	return store_step_done(store, st, error, "recording a POP3 UIDL");
 }
 
 gboolean
@@ -488,7 +460,7 @@ store_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **e
 	store_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	store_bind_text(st, 3, uidl);
-	return mb_step(store, st, error, "recording a POP3 deletion");
+	return store_step_done(store, st, error, "recording a POP3 deletion");
 }
 
 GPtrArray *
@@ -502,17 +474,7 @@ store_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
 	mb_bind_time(st, 2, before);
-	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, mb_col_text(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(out);
-		store_fail(store, error, "reading POP3 UIDLs");
-		return NULL;
-	}
-	return out;
+	return store_collect(store, st, store_row_text, g_free, error, "reading POP3 UIDLs");
 }
 
 gboolean
@@ -544,7 +506,7 @@ store_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes
 	sqlite3_bind_int64(st, 1, id);
 	store_bind_text(st, 2, day);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
-	return mb_step(store, st, error, "counting the daily budget");
+	return store_step_done(store, st, error, "counting the daily budget");
 }
 
 gboolean
@@ -557,7 +519,7 @@ store_user_activity(Store *store, const char *user_id, char **email, gint64 *las
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (email)
-			*email = mb_col_text(st, 0);
+			*email = store_col_dup(st, 0, NULL);
 		if (last_active_at)
 			*last_active_at = mb_col_time(st, 1);
 	}

@@ -1,5 +1,6 @@
 /* Messages, their parts and sources: the write path every source shares. */
 #include "store/store.h"
+#include "store/store-internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -28,19 +29,6 @@ store_source_kind_parse(const char *name, StoreSourceKind *out)
 		}
 	}
 	return FALSE;
-}
-
-static gboolean
-step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context)
-{
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_fail(store, error, context);
-		sqlite3_reset(st);
-		return FALSE;
-	}
-	sqlite3_reset(st);
-	return TRUE;
 }
 
 static gboolean
@@ -94,7 +82,7 @@ raw_insert_fd(Store *store, gint64 message, int fd, GError **error)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	sqlite3_bind_int64(st, 2, sb.st_size);
-	if (!step_done(store, st, error, "storing the raw message"))
+	if (!store_step_done(store, st, error, "storing the raw message"))
 		return FALSE;
 	/* Stream through an incremental blob handle: a large message never has
 	 * to sit in memory whole. */
@@ -134,7 +122,7 @@ raw_insert(Store *store, gint64 message, const IngestInput *raw, GError **error)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	sqlite3_bind_blob64(st, 2, raw->data ? (const void *)raw->data : "", raw->len, SQLITE_STATIC);
-	return step_done(store, st, error, "storing the raw message");
+	return store_step_done(store, st, error, "storing the raw message");
 }
 
 static gboolean
@@ -153,7 +141,7 @@ insert_participant(Store *store, gint64 message, const char *role, int position,
 	store_bind_text(st, 4, name);
 	store_bind_text(st, 5, address);
 	store_bind_text(st, 6, key);
-	return step_done(store, st, error, "storing a participant");
+	return store_step_done(store, st, error, "storing a participant");
 }
 
 static gboolean
@@ -176,7 +164,7 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 		sqlite3_bind_int64(st, 1, message);
 		sqlite3_bind_int(st, 2, (int)i);
 		store_bind_text(st, 3, g_ptr_array_index(msg->references, i));
-		if (!step_done(store, st, error, "storing a reference"))
+		if (!store_step_done(store, st, error, "storing a reference"))
 			return FALSE;
 	}
 	for (guint i = 0; i < msg->attachments->len; i++) {
@@ -193,7 +181,7 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 		store_bind_text(st, 4, at->content_type ? at->content_type : "application/octet-stream");
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)at->size);
 		store_bind_text(st, 6, at->sha256);
-		if (!step_done(store, st, error, "storing an attachment"))
+		if (!store_step_done(store, st, error, "storing an attachment"))
 			return FALSE;
 	}
 	return TRUE;
@@ -230,7 +218,7 @@ insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **err
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg->raw_size);
 	store_bind_text(st, 11, warnings);
 	store_bind_text(st, 12, now);
-	if (!step_done(store, st, error, "storing a message"))
+	if (!store_step_done(store, st, error, "storing a message"))
 		return FALSE;
 	*out = sqlite3_last_insert_rowid(store_handle(store));
 	return TRUE;
@@ -267,7 +255,7 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	}
 	store_bind_text(st, 13, s->uidl);
 	store_bind_text(st, 14, s->file_name);
-	if (!step_done(store, st, error, "storing a source"))
+	if (!store_step_done(store, st, error, "storing a source"))
 		return FALSE;
 	*added = sqlite3_changes(store_handle(store)) > 0;
 	if (!*added && s->kind == STORE_SOURCE_IMAP) {
@@ -280,7 +268,7 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 		sqlite3_bind_int64(up, 1, s->uidvalidity);
 		sqlite3_bind_int64(up, 2, s->uid);
 		store_bind_text(up, 3, identity);
-		if (!step_done(store, up, error, "updating a source"))
+		if (!store_step_done(store, up, error, "updating a source"))
 			return FALSE;
 	}
 	return TRUE;
@@ -365,19 +353,7 @@ store_find_message_id(Store *store, const char *message_id, GError **error)
 	if (!st)
 		return NULL;
 	store_bind_text(st, 1, id);
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 v = sqlite3_column_int64(st, 0);
-		g_array_append_val(out, v);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_array_unref(out);
-		store_fail(store, error, "looking up a Message-ID");
-		return NULL;
-	}
-	return out;
+	return store_collect_ids(store, st, error, "looking up a Message-ID");
 }
 
 GBytes *

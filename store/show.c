@@ -2,7 +2,7 @@
  * participants, references, attachments, sources and links. */
 #include "store/store.h"
 
-#include <sqlite3.h>
+#include "store/store-internal.h"
 
 #define SHOW_SQL_MESSAGE                                                                        \
 	"SELECT message_id, message_id_synthetic, date, date_synthetic, subject, in_reply_to, " \
@@ -19,35 +19,25 @@
 #define SHOW_SQL_LINKS \
 	"SELECT module, record_id, rule, visibility FROM links WHERE message = ? ORDER BY module DESC, record_id"
 
-static char *
-show_text(sqlite3_stmt *st, int col)
+/* A StoreRowFunc: every column of the row as a NULL-padded string array. */
+static gpointer
+show_row(sqlite3_stmt *st)
 {
-	return g_strdup((const char *)sqlite3_column_text(st, col));
+	int n = sqlite3_column_count(st);
+	char **row = g_new0(char *, n + 1);
+	for (int c = 0; c < n; c++)
+		row[c] = store_col_dup(st, c, NULL);
+	return row;
 }
 
-/* Each row of SQL (bound to MESSAGE) as a NULL-padded GStrv of NCOLS texts. */
 static GPtrArray *
-show_rows(Store *store, const char *sql, gint64 message, int ncols, GError **error)
+show_rows(Store *store, const char *sql, gint64 message, GError **error)
 {
 	sqlite3_stmt *st = store_prepare(store, sql, error);
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, message);
-	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **row = g_new0(char *, ncols + 1);
-		for (int c = 0; c < ncols; c++)
-			row[c] = show_text(st, c);
-		g_ptr_array_add(rows, row);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(rows);
-		store_fail(store, error, "reading a message");
-		return NULL;
-	}
-	return rows;
+	return store_collect(store, st, show_row, (GDestroyNotify)g_strfreev, error, "reading a message");
 }
 
 void
@@ -78,17 +68,17 @@ show_message(Store *store, gint64 message, StoreMessageView *v, GError **error)
 	sqlite3_bind_int64(st, 1, message);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		v->message_id = show_text(st, 0);
+		v->message_id = store_col_dup(st, 0, NULL);
 		v->message_id_synthetic = sqlite3_column_int(st, 1);
-		v->date = show_text(st, 2);
+		v->date = store_col_dup(st, 2, NULL);
 		v->date_synthetic = sqlite3_column_int(st, 3);
-		v->subject = show_text(st, 4);
-		v->in_reply_to = show_text(st, 5);
-		v->body_type = show_text(st, 6);
+		v->subject = store_col_dup(st, 4, NULL);
+		v->in_reply_to = store_col_dup(st, 5, NULL);
+		v->body_type = store_col_dup(st, 6, NULL);
 		v->raw_size = sqlite3_column_int64(st, 7);
-		v->warnings = show_text(st, 8);
-		v->fingerprint = show_text(st, 9);
-		v->body_text = show_text(st, 10);
+		v->warnings = store_col_dup(st, 8, NULL);
+		v->fingerprint = store_col_dup(st, 9, NULL);
+		v->body_text = store_col_dup(st, 10, NULL);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -101,21 +91,16 @@ show_message(Store *store, gint64 message, StoreMessageView *v, GError **error)
 StoreMessageView *
 store_message_view(Store *store, gint64 message, GError **error)
 {
-	static const struct {
-		const char *sql;
-		int ncols;
-	} parts[STORE_VIEW_N] = {
-		[STORE_VIEW_PARTICIPANTS] = { SHOW_SQL_PARTICIPANTS, 3 },
-		[STORE_VIEW_REFERENCES] = { SHOW_SQL_REFERENCES, 1 },
-		[STORE_VIEW_ATTACHMENTS] = { SHOW_SQL_ATTACHMENTS, 4 },
-		[STORE_VIEW_SOURCES] = { SHOW_SQL_SOURCES, 4 },
-		[STORE_VIEW_LINKS] = { SHOW_SQL_LINKS, 4 },
+	static const char *const parts[STORE_VIEW_N] = {
+		[STORE_VIEW_PARTICIPANTS] = SHOW_SQL_PARTICIPANTS, [STORE_VIEW_REFERENCES] = SHOW_SQL_REFERENCES,
+		[STORE_VIEW_ATTACHMENTS] = SHOW_SQL_ATTACHMENTS,   [STORE_VIEW_SOURCES] = SHOW_SQL_SOURCES,
+		[STORE_VIEW_LINKS] = SHOW_SQL_LINKS,
 	};
 	g_autoptr(StoreMessageView) v = g_new0(StoreMessageView, 1);
 	if (!show_message(store, message, v, error))
 		return NULL;
 	for (guint i = 0; i < STORE_VIEW_N; i++) {
-		v->rows[i] = show_rows(store, parts[i].sql, message, parts[i].ncols, error);
+		v->rows[i] = show_rows(store, parts[i], message, error);
 		if (!v->rows[i])
 			return NULL;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "store/schema.h"
+#include "store/store-internal.h"
 
 /* 'BCDR': lets us tell our database from any other SQLite file. */
 #define STORE_APPLICATION_ID 0x42434452
@@ -91,6 +92,86 @@ store_bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
+}
+
+gboolean
+store_step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context)
+{
+	int rc = sqlite3_step(st);
+	gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+	if (!ok)
+		store_fail(store, error, context);
+	sqlite3_reset(st);
+	return ok;
+}
+
+gboolean
+store_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context)
+{
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(store, error, context);
+	return TRUE;
+}
+
+char *
+store_col_dup(sqlite3_stmt *st, int i, const char *if_null)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	return g_strdup(t ? t : if_null);
+}
+
+gpointer
+store_row_text(sqlite3_stmt *st)
+{
+	return store_col_dup(st, 0, NULL);
+}
+
+GPtrArray *
+store_collect(Store *store, sqlite3_stmt *st, StoreRowFunc row, GDestroyNotify free_func, GError **error,
+	      const char *context)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(free_func);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(out, row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(out);
+		store_fail(store, error, context);
+		return NULL;
+	}
+	return out;
+}
+
+GArray *
+store_collect_ids(Store *store, sqlite3_stmt *st, GError **error, const char *context)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 v = sqlite3_column_int64(st, 0);
+		g_array_append_val(out, v);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		g_array_unref(out);
+		store_fail(store, error, context);
+		return NULL;
+	}
+	return out;
+}
+
+gboolean
+store_fetch_one(Store *store, sqlite3_stmt *st, StoreRowFunc row, gpointer *out, GError **error,
+		const char *context)
+{
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? row(st) : NULL;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(store, error, context);
+	return TRUE;
 }
 
 sqlite3_stmt *

@@ -362,4 +362,143 @@ gboolean store_decision_write(Store *store, const StoreDecisionWrite *write, GEr
  * KEYS (normalised keys), ascending, through the participants_key index. */
 GArray *store_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error);
 
+/* ---- what the admin commands read (store/reports.c) -------------------------
+ * Rows are plain structs owned by the caller; text is as stored (times in ISO
+ * 8601 UTC). Fields marked "may be NULL" are the only ones that can be. */
+
+typedef struct {
+	gint64 message;
+	char *message_id; /* without brackets */
+	char *date;
+	char *subject;
+} StoreMessageSummary;
+void store_message_summary_free(StoreMessageSummary *summary);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreMessageSummary, store_message_summary_free)
+/* STORE_ERROR_NOT_FOUND when MESSAGE (a rowid) is not stored. */
+StoreMessageSummary *store_message_summary(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *status; /* "linked" or "unmatched" */
+	char *decided_at;
+	char *reason;
+	char *trace; /* the rule's account, one step a line */
+} StoreDecisionRow;
+void store_decision_row_free(StoreDecisionRow *row);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreDecisionRow, store_decision_row_free)
+/* The stored decision; STORE_ERROR_NOT_FOUND when none was made yet. */
+StoreDecisionRow *store_decision_row(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *module;	   /* "deal" or "contact" */
+	char *record_id;
+	char *record_name; /* may be NULL: the record is no longer in the CRM */
+	char *rule;
+	char *visibility;
+	char *decided_at;
+} StoreLinkRow;
+void store_link_row_free(StoreLinkRow *row);
+/* The message's links now (StoreLinkRow*), deals first, then by record id. */
+GPtrArray *store_message_links(Store *store, gint64 message, GError **error);
+
+typedef struct {
+	char *at;
+	char *action; /* "added", "removed" or "changed" */
+	char *module;
+	char *record_id;
+	char *old_rule, *new_rule;	     /* may be NULL (added / removed) */
+	char *old_visibility, *new_visibility; /* may be NULL (added / removed) */
+	char *reason;
+} StoreHistoryEntry;
+void store_history_entry_free(StoreHistoryEntry *entry);
+/* Every recorded link change of the message (StoreHistoryEntry*), in order. */
+GPtrArray *store_link_history(Store *store, gint64 message, GError **error);
+
+/* Rowids of every stored message, or of the unmatched ones only, ascending. */
+GArray *store_message_ids(Store *store, gboolean unmatched_only, GError **error);
+
+/* One row of the email_report view (docs/reports.md), one per link. */
+typedef struct {
+	char *date;
+	char *source; /* "BCC Dropbox", "IMAP", ... */
+	char *module; /* "Deals" or "Contacts" */
+	char *record;
+	char *owner;
+	char *visibility;
+	char *from; /* may be NULL: no From address */
+	char *to;   /* may be NULL: no To address */
+	char *subject;
+	char *message_id;
+} StoreReportRow;
+void store_report_row_free(StoreReportRow *row);
+typedef struct {
+	gboolean by_source;
+	StoreSourceKind source;
+	gboolean by_since;
+	gint64 since; /* Unix seconds: mail dated on or after */
+} StoreReportFilter;
+/* The report rows (StoreReportRow*) that FILTER keeps (NULL: all), by date,
+ * Message-ID, deals first, record id. */
+GPtrArray *store_report_rows(Store *store, const StoreReportFilter *filter, GError **error);
+
+/* ---- CRM records written by `bccdrop import` (store/crm.c) ------------------
+ * Upserts by CRM id inside the caller's transaction; the caller has validated
+ * the values (addresses are ingest_address_key() keys). Optional fields are
+ * NULL. A value the schema refuses fails with STORE_ERROR_INVALID. */
+
+typedef enum {
+	STORE_CRM_USER,
+	STORE_CRM_STAGE,
+	STORE_CRM_CONTACT,
+	STORE_CRM_DEAL,
+} StoreCrmKind;
+/* Whether the CRM record ID (a stage: its name) of KIND exists. */
+gboolean store_crm_exists(Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *email; /* key */
+	const char *name;
+	const char *dropbox; /* key, optional */
+	const char *sharing; /* "public", "private" or "custom" */
+	gint64 last_active_at; /* Unix seconds, 0: unknown */
+	GPtrArray *aliases;	   /* keys (char*), optional; repeats are ignored */
+	GPtrArray *excluded_domains; /* lower-case domains (char*), optional */
+} StoreCrmUser;
+/* Upsert the user; its addresses and excluded domains become exactly these. */
+gboolean store_crm_put_user(Store *store, const StoreCrmUser *user, GError **error);
+/* The user an address key belongs to (email or alias), or *USER_ID = NULL. */
+gboolean store_crm_address_user(Store *store, const char *key, char **user_id, GError **error);
+/* The address keys (char*) the user or contact has now, before an upsert
+ * replaces them (their matching may change). */
+GPtrArray *store_crm_user_keys(Store *store, const char *user_id, GError **error);
+GPtrArray *store_crm_contact_keys(Store *store, const char *contact_id, GError **error);
+
+typedef struct {
+	const char *name;
+	int probability; /* 0..100 */
+} StoreCrmStage;
+gboolean store_crm_put_stage(Store *store, const StoreCrmStage *stage, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *kind; /* "contact" or "lead" */
+	const char *name;
+	const char *owner_id; /* optional */
+	GPtrArray *addresses;	/* char*, as written */
+	GPtrArray *address_keys; /* char*, the key of each address */
+} StoreCrmContact;
+/* Upsert the contact; its addresses become exactly these. */
+gboolean store_crm_put_contact(Store *store, const StoreCrmContact *contact, GError **error);
+
+typedef struct {
+	const char *id;
+	const char *name;
+	const char *stage; /* optional */
+	int probability;   /* 0..100, or -1: the stage's */
+	gint64 modified_at; /* Unix seconds */
+	GPtrArray *contact_ids; /* char*, optional; repeats are ignored */
+} StoreCrmDeal;
+/* Upsert the deal; its contacts become exactly these. */
+gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **error);
+
 #endif

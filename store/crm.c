@@ -1,0 +1,197 @@
+/* CRM records as `bccdrop import` writes them: users with their addresses
+ * and excluded domains, stages, contacts with addresses, deals with contacts.
+ * Each put is an upsert by CRM id whose lists replace the stored ones. */
+#include "store/store.h"
+
+#include <string.h>
+
+#include "common/common.h"
+#include "store/store-internal.h"
+
+static const char *const exists_sql[] = {
+	[STORE_CRM_USER] = "SELECT 1 FROM users WHERE id = ?",
+	[STORE_CRM_STAGE] = "SELECT 1 FROM stages WHERE name = ?",
+	[STORE_CRM_CONTACT] = "SELECT 1 FROM contacts WHERE id = ?",
+	[STORE_CRM_DEAL] = "SELECT 1 FROM deals WHERE id = ?",
+};
+
+/* Prepare SQL with the text ID bound to ?1. */
+static sqlite3_stmt *
+prepare_id(Store *store, const char *sql, const char *id, GError **error)
+{
+	sqlite3_stmt *st = store_prepare(store, sql, error);
+	if (st)
+		store_bind_text(st, 1, id);
+	return st;
+}
+
+gboolean
+store_crm_exists(Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error)
+{
+	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(exists_sql), FALSE);
+	*found = FALSE;
+	sqlite3_stmt *st = prepare_id(store, exists_sql[kind], id, error);
+	g_autofree char *one = NULL;
+	if (!st || !store_fetch_one(store, st, store_row_text, (gpointer *)&one, error, "looking up a record"))
+		return FALSE;
+	*found = one != NULL;
+	return TRUE;
+}
+
+gboolean
+store_crm_address_user(Store *store, const char *key, char **user_id, GError **error)
+{
+	*user_id = NULL;
+	sqlite3_stmt *st = prepare_id(store, "SELECT user_id FROM user_addresses WHERE address_key = ?", key, error);
+	return st && store_fetch_one(store, st, store_row_text, (gpointer *)user_id, error, "reading user addresses");
+}
+
+GPtrArray *
+store_crm_user_keys(Store *store, const char *user_id, GError **error)
+{
+	sqlite3_stmt *st = prepare_id(store, "SELECT address_key FROM user_addresses WHERE user_id = ?", user_id, error);
+	return st ? store_collect(store, st, store_row_text, g_free, error, "reading addresses") : NULL;
+}
+
+GPtrArray *
+store_crm_contact_keys(Store *store, const char *contact_id, GError **error)
+{
+	sqlite3_stmt *st =
+		prepare_id(store, "SELECT address_key FROM contact_addresses WHERE contact_id = ?", contact_id, error);
+	return st ? store_collect(store, st, store_row_text, g_free, error, "reading addresses") : NULL;
+}
+
+/* Run SQL with VALUES[0..N) bound as text (NULL as SQL NULL). */
+static gboolean
+run(Store *store, const char *sql, const char *const *values, guint n, GError **error, const char *context)
+{
+	sqlite3_stmt *st = store_prepare(store, sql, error);
+	if (!st)
+		return FALSE;
+	for (guint i = 0; i < n; i++)
+		store_bind_text(st, (int)i + 1, values[i]);
+	return store_step_done(store, st, error, context);
+}
+
+/* Run SQL (a list insert) once per item of ITEMS, bound after ID. */
+static gboolean
+run_each(Store *store, const char *sql, const char *id, GPtrArray *items, GError **error, const char *context)
+{
+	for (guint i = 0; items && i < items->len; i++) {
+		const char *v[] = { id, items->pdata[i] };
+		if (!run(store, sql, v, 2, error, context))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static char *
+time_or_null(gint64 t)
+{
+	return t ? common_iso8601(t) : NULL;
+}
+
+static char *
+percent_or_null(int probability)
+{
+	return probability >= 0 ? g_strdup_printf("%d", probability) : NULL;
+}
+
+static gboolean
+user_address(Store *store, const char *id, const char *key, const char *kind, GError **error)
+{
+	const char *v[] = { key, id, kind };
+	return run(store, "INSERT INTO user_addresses(address_key, user_id, kind) VALUES (?, ?, ?)", v, 3, error,
+		   "storing a user address");
+}
+
+/* The aliases once each, without the email (the first address wins). */
+static gboolean
+user_aliases(Store *store, const StoreCrmUser *u, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_add(seen, (gpointer)u->email);
+	for (guint i = 0; u->aliases && i < u->aliases->len; i++)
+		if (g_hash_table_add(seen, u->aliases->pdata[i]) &&
+		    !user_address(store, u->id, u->aliases->pdata[i], "alias", error))
+			return FALSE;
+	return TRUE;
+}
+
+gboolean
+store_crm_put_user(Store *store, const StoreCrmUser *u, GError **error)
+{
+	g_autofree char *now = common_iso8601(common_now());
+	g_autofree char *last_active = time_or_null(u->last_active_at);
+	const char *v[] = { u->id, u->email, u->name, u->dropbox, u->sharing, last_active, now };
+	const char *id[] = { u->id };
+	return run(store,
+		   "INSERT INTO users(id, email, name, dropbox, sharing, last_active_at, updated_at) "
+		   "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET "
+		   "email = ?2, name = coalesce(?3, ''), dropbox = ?4, sharing = ?5, last_active_at = ?6, "
+		   "updated_at = ?7",
+		   v, G_N_ELEMENTS(v), error, "storing a user") &&
+	       run(store, "DELETE FROM user_addresses WHERE user_id = ?", id, 1, error, "replacing user addresses") &&
+	       run(store, "DELETE FROM user_excluded_domains WHERE user_id = ?", id, 1, error,
+		   "replacing excluded domains") &&
+	       user_address(store, u->id, u->email, "email", error) && user_aliases(store, u, error) &&
+	       run_each(store, "INSERT OR IGNORE INTO user_excluded_domains(user_id, domain) VALUES (?, ?)", u->id,
+			u->excluded_domains, error, "storing an excluded domain");
+}
+
+gboolean
+store_crm_put_stage(Store *store, const StoreCrmStage *s, GError **error)
+{
+	g_autofree char *prob = percent_or_null(s->probability);
+	const char *v[] = { s->name, prob };
+	return run(store,
+		   "INSERT INTO stages(name, probability) VALUES (?1, ?2) "
+		   "ON CONFLICT(name) DO UPDATE SET probability = ?2",
+		   v, 2, error, "storing a stage");
+}
+
+static gboolean
+contact_addresses(Store *store, const StoreCrmContact *c, GError **error)
+{
+	g_return_val_if_fail(c->addresses->len == c->address_keys->len, FALSE);
+	for (guint i = 0; i < c->addresses->len; i++) {
+		const char *a[] = { c->id, c->addresses->pdata[i], c->address_keys->pdata[i] };
+		if (!run(store,
+			 "INSERT OR IGNORE INTO contact_addresses(contact_id, address, address_key) VALUES (?, ?, ?)",
+			 a, 3, error, "storing a contact address"))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+store_crm_put_contact(Store *store, const StoreCrmContact *c, GError **error)
+{
+	g_autofree char *now = common_iso8601(common_now());
+	const char *v[] = { c->id, c->kind, c->name, c->owner_id, now };
+	const char *id[] = { c->id };
+	return run(store,
+		   "INSERT INTO contacts(id, kind, name, owner_id, updated_at) VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) "
+		   "ON CONFLICT(id) DO UPDATE SET kind = ?2, name = coalesce(?3, ''), owner_id = ?4, updated_at = ?5",
+		   v, G_N_ELEMENTS(v), error, "storing a contact") &&
+	       run(store, "DELETE FROM contact_addresses WHERE contact_id = ?", id, 1, error,
+		   "replacing contact addresses") &&
+	       contact_addresses(store, c, error);
+}
+
+gboolean
+store_crm_put_deal(Store *store, const StoreCrmDeal *d, GError **error)
+{
+	g_autofree char *prob = percent_or_null(d->probability);
+	g_autofree char *modified = common_iso8601(d->modified_at);
+	const char *v[] = { d->id, d->name, d->stage, prob, modified };
+	const char *id[] = { d->id };
+	return run(store,
+		   "INSERT INTO deals(id, name, stage, probability, modified_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, ?5) "
+		   "ON CONFLICT(id) DO UPDATE SET name = coalesce(?2, ''), stage = ?3, probability = ?4, "
+		   "modified_at = ?5",
+		   v, G_N_ELEMENTS(v), error, "storing a deal") &&
+	       run(store, "DELETE FROM deal_contacts WHERE deal_id = ?", id, 1, error, "replacing deal contacts") &&
+	       run_each(store, "INSERT OR IGNORE INTO deal_contacts(deal_id, contact_id) VALUES (?, ?)", d->id,
+			d->contact_ids, error, "storing a deal contact");
+}
