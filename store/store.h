@@ -210,4 +210,11 @@ gboolean store_user_owns_address(Store *store, const char *user_id, const char *
 gboolean store_user_owns_login(Store *store, const char *user_id, const char *login, gboolean *owns,
 			       GError **error);
 
+/* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
+/* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);
+ * STORE_ERROR_NOT_FOUND when there is no such user. */
+gboolean store_user_dropbox(Store *store, const char *user_id, char **dropbox, GError **error);
+/* DEAL_ID's name; STORE_ERROR_NOT_FOUND when there is no such deal. */
+gboolean store_deal_name(Store *store, const char *deal_id, char **name, GError **error);
+
 #endif
