@@ -302,6 +302,20 @@ dealtag_key_usable(const DealtagKey *k, gint64 now, int grace_days)
 	return k->retired_at == 0 || now < k->retired_at + (gint64)grace_days * DEALTAG_DAY;
 }
 
+/* Rename TMP over PATH, keeping PATH's owner: root rotating the key must
+ * not leave the milter's user unable to read it. */
+static gboolean
+dealtag_replace(const char *path, const char *tmp, GError **error)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0 || chown(tmp, sb.st_uid, sb.st_gid) != 0 || rename(tmp, path) != 0) {
+		int saved = errno;
+		unlink(tmp);
+		return dealtag_fail(error, "cannot replace key file %s: %s", path, g_strerror(saved));
+	}
+	return TRUE;
+}
+
 gboolean
 assoc_dealtag_rotate(const char *path, gint64 now, int grace_days, GError **error)
 {
@@ -318,14 +332,7 @@ assoc_dealtag_rotate(const char *path, gint64 now, int grace_days, GError **erro
 		if (dealtag_key_usable(&g_array_index(old->keys, DealtagKey, i), now, grace_days))
 			g_array_append_val(keys->keys, g_array_index(old->keys, DealtagKey, i));
 	g_autofree char *tmp = dealtag_write_temp(path, keys, error);
-	if (!tmp)
-		return FALSE;
-	if (rename(tmp, path) != 0) {
-		int saved = errno;
-		unlink(tmp);
-		return dealtag_fail(error, "cannot replace key file %s: %s", path, g_strerror(saved));
-	}
-	return TRUE;
+	return tmp && dealtag_replace(path, tmp, error);
 }
 
 /* ---- tags ------------------------------------------------------------------ */

@@ -169,6 +169,24 @@ test_rotation_grace(void)
 	g_assert_cmpuint(count_lines(path, "retired "), ==, 0);
 }
 
+/* Rotating as root keeps the file's owner (the milter's user reads it). */
+static void
+test_rotation_keeps_owner(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("needs root to give the key file to another user");
+		return;
+	}
+	g_autofree char *path = key_path("owner.key");
+	g_autoptr(AssocDealtagKeys) keys = load(path);
+	g_assert_cmpint(chown(path, 65534, 65534), ==, 0);
+	rotate(path, T0, 30);
+	struct stat sb;
+	g_assert_cmpint(stat(path, &sb), ==, 0);
+	g_assert_cmpint(sb.st_uid, ==, 65534);
+	g_assert_cmpint(sb.st_gid, ==, 65534);
+}
+
 typedef struct {
 	const char *delims;	/* [dropbox] recipient_delimiter */
 	const char *want;	/* regex of the printed address */
@@ -325,6 +343,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dealtag/tamper-every-character", test_tamper_every_character);
 	g_test_add_func("/dealtag/wrong-user-or-deal", test_wrong_user_or_deal);
 	g_test_add_func("/dealtag/rotation-grace", test_rotation_grace);
+	g_test_add_func("/dealtag/rotation-keeps-owner", test_rotation_keeps_owner);
 	for (guint i = 0; i < G_N_ELEMENTS(delim_cases); i++) {
 		g_autofree char *name = g_strdup_printf("/dealtag/delimiter/%s", delim_cases[i].delims);
 		g_test_add_data_func(name, &delim_cases[i], test_delimiter);
