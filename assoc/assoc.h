@@ -88,4 +88,49 @@ gboolean assoc_csv_next(AssocCsv *csv, GPtrArray *fields, GError **error);
 guint assoc_csv_line(const AssocCsv *csv);
 const char *assoc_csv_name(const AssocCsv *csv);
 
+/* ---- signed per-deal addresses (assoc/dealtag.c) ----
+ * LOCAL DELIM "d-" SLUG "." DEAL "." TAG "@" DOMAIN, e.g.
+ * alice-drop+d-renewal.d17.k3x9q2ab@crm.example, for the plain dropbox
+ * LOCAL@DOMAIN. TAG = HMAC-SHA256(key, user id 0x00 deal id), 40 bits in
+ * base32. The deal id is in the address (DEAL: as is when [a-z0-9-], else
+ * '=' + base32) so verifying costs one HMAC per key, not a scan of deals;
+ * SLUG (from the deal name) is cosmetic and not verified. See
+ * docs/association.md, "Per-deal addresses". */
+
+typedef struct AssocDealtagKeys AssocDealtagKeys;
+/* The keys in PATH ([dropbox] tag_key_file), which must be a regular file
+ * of mode 0600 (group or others bits are refused). With CREATE an absent
+ * file is created with one fresh key. */
+AssocDealtagKeys *assoc_dealtag_keys_load(const char *path, gboolean create, GError **error);
+void assoc_dealtag_keys_free(AssocDealtagKeys *keys);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AssocDealtagKeys, assoc_dealtag_keys_free)
+/* Make a fresh key current; the old current key retires at NOW and still
+ * verifies for GRACE_DAYS; keys past their grace are dropped. */
+gboolean assoc_dealtag_rotate(const char *path, gint64 now, int grace_days, GError **error);
+/* The tag of USER_ID and DEAL_ID under the current key (8 characters). */
+char *assoc_dealtag_tag(const AssocDealtagKeys *keys, const char *user_id, const char *deal_id);
+/* Whether TAG (lower case) signs USER_ID and DEAL_ID under the current key
+ * or one retired less than GRACE_DAYS before NOW. Constant time. */
+gboolean assoc_dealtag_verify(const AssocDealtagKeys *keys, const char *user_id, const char *deal_id,
+			      const char *tag, gint64 now, int grace_days);
+
+typedef struct {
+	char *dropbox; /* the plain dropbox address, lower case */
+	char *deal_id;
+	char *slug; /* as written: cosmetic, never trust it */
+	char *tag;
+} AssocDealtagAddress;
+void assoc_dealtag_address_clear(AssocDealtagAddress *address);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(AssocDealtagAddress, assoc_dealtag_address_clear)
+/* The per-deal address of DEAL_ID (named DEAL_NAME, may be NULL) for the
+ * user USER_ID whose plain dropbox is DROPBOX, with the first of
+ * DELIMITERS ([dropbox] recipient_delimiter). Error when it cannot fit the
+ * 64 characters of a local part. */
+char *assoc_dealtag_address(const AssocDealtagKeys *keys, const char *dropbox, const char *delimiters,
+			    const char *user_id, const char *deal_id, const char *deal_name, GError **error);
+/* Split ADDRESS (any case) written with any of DELIMITERS. FALSE when it is
+ * not of the per-deal form; it is not verified: look the dropbox up, then
+ * assoc_dealtag_verify. */
+gboolean assoc_dealtag_parse(const char *address, const char *delimiters, AssocDealtagAddress *out);
+
 #endif

@@ -23,6 +23,7 @@ static const CliCommand commands[] = {
 	{ "report", cli_cmd_report, "captured mail as a table, CSV or JSON" },
 	{ "mailbox", cli_cmd_mailbox, "configure users' IMAP/POP3 mailboxes" },
 	{ "export", cli_cmd_export, "a user's stored mail as mboxrd" },
+	{ "dropbox-address", cli_cmd_dealtag, "signed per-deal dropbox addresses; rotate-key" },
 };
 
 void

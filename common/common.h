@@ -54,6 +54,11 @@ typedef struct {
 	int idle_refresh;
 	guint64 poll_memory_limit;
 
+	/* [dropbox] (signed per-deal addresses, assoc/dealtag.c) */
+	char *dropbox_tag_key_file;
+	int dropbox_tag_grace_days;
+	char *dropbox_recipient_delimiter; /* one or more characters, like Postfix's */
+
 	/* [log] */
 	char *log_level; /* error, warning, info, debug */
 } CommonConfig;

@@ -8,7 +8,7 @@
 
 G_DEFINE_QUARK(bccdrop-common-error-quark, common_error)
 
-typedef enum { KEY_STRING, KEY_INT, KEY_BOOL, KEY_SIZE, KEY_LIST, KEY_CHOICE } KeyType;
+typedef enum { KEY_STRING, KEY_INT, KEY_BOOL, KEY_SIZE, KEY_LIST, KEY_CHOICE, KEY_CHARS } KeyType;
 
 typedef struct {
 	const char *section;
@@ -17,7 +17,7 @@ typedef struct {
 	size_t offset;
 	const char *def;     /* default in the same syntax as the file */
 	int min, max;        /* KEY_INT range */
-	const char *choices; /* KEY_CHOICE: '|'-separated */
+	const char *choices; /* KEY_CHOICE: '|'-separated; KEY_CHARS: the allowed characters */
 } KeySpec;
 
 #define F(field) offsetof(CommonConfig, field)
@@ -52,6 +52,11 @@ static const KeySpec keys[] = {
 	{ "poll", "sendmail", KEY_STRING, F(sendmail_path), "/usr/sbin/sendmail", 0, 0, NULL },
 	{ "poll", "idle_refresh", KEY_INT, F(idle_refresh), "1740", 10, 1740, NULL },
 	{ "poll", "memory_limit", KEY_SIZE, F(poll_memory_limit), "1M", 0, 0, NULL },
+
+	{ "dropbox", "tag_key_file", KEY_STRING, F(dropbox_tag_key_file), "/etc/bccdrop/tag.key", 0, 0, NULL },
+	{ "dropbox", "tag_grace_days", KEY_INT, F(dropbox_tag_grace_days), "30", 0, 3650, NULL },
+	/* Never '.' or a letter or digit: the per-deal address is split on them. */
+	{ "dropbox", "recipient_delimiter", KEY_CHARS, F(dropbox_recipient_delimiter), "+", 0, 0, "+-_=~#%&!" },
 
 	{ "log", "level", KEY_CHOICE, F(log_level), "info", 0, 0, "error|warning|info|debug" },
 };
@@ -128,6 +133,13 @@ set_value(CommonConfig *c, const KeySpec *k, const char *value, GError **error)
 	case KEY_SIZE:
 		if (!common_parse_size(value, (guint64 *)field))
 			return config_error(error, c->path, k, "'%s' is not a size (like 512k, 10M, 2.5G)", value);
+		return TRUE;
+	case KEY_CHARS:
+		if (!*value || value[strspn(value, k->choices)])
+			return config_error(error, c->path, k, "'%s' must be one or more of the characters %s", value,
+					    k->choices);
+		g_free(*(char **)field);
+		*(char **)field = g_strdup(value);
 		return TRUE;
 	case KEY_LIST:
 		g_strfreev(*(char ***)field);
@@ -209,7 +221,7 @@ common_config_free(CommonConfig *c)
 	g_free(c->path);
 	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
 		void *field = (char *)c + keys[i].offset;
-		if (keys[i].type == KEY_STRING || keys[i].type == KEY_CHOICE)
+		if (keys[i].type == KEY_STRING || keys[i].type == KEY_CHOICE || keys[i].type == KEY_CHARS)
 			g_free(*(char **)field);
 		else if (keys[i].type == KEY_LIST)
 			g_strfreev(*(char ***)field);

@@ -501,4 +501,11 @@ typedef struct {
 /* Upsert the deal; its contacts become exactly these. */
 gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **error);
 
+/* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
+/* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);
+ * STORE_ERROR_NOT_FOUND when there is no such user. */
+gboolean store_user_dropbox(Store *store, const char *user_id, char **dropbox, GError **error);
+/* DEAL_ID's name; STORE_ERROR_NOT_FOUND when there is no such deal. */
+gboolean store_deal_name(Store *store, const char *deal_id, char **name, GError **error);
+
 #endif
