@@ -1,5 +1,7 @@
 #include "tests/unit/testutil.h"
 
+#include "store/store.h"
+
 #include <glib/gstdio.h>
 #include <stdlib.h>
 
@@ -52,4 +54,15 @@ testutil_tmpdir(void)
 		atexit(testutil_rm_tmpdir);
 	}
 	return tmpdir;
+}
+
+gint64
+testutil_count(Store *store, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(store, sql, NULL);
+	g_assert_nonnull(st);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	gint64 n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
 }

@@ -9,4 +9,7 @@ const char *testutil_corpus_dir(void);
 GBytes *testutil_read(const char *path);
 /* A fresh temporary directory, removed at exit. */
 const char *testutil_tmpdir(void);
+/* The single integer the query SQL returns (e.g. a count). Tests only. */
+typedef struct Store Store;
+gint64 testutil_count(Store *store, const char *sql);
 #endif
