@@ -170,71 +170,131 @@ date_format_valid(const char *fmt)
 	return !strstr(fmt, "%I") == !strstr(fmt, "%p");
 }
 
+/* Each option key's reader: FALSE with a message (the value is named by
+ * the caller) when VALUE is not acceptable. */
+typedef gboolean (*OptionFunc)(Section *sec, const char *value, const char **why);
+
+static gboolean
+option_date_format(Section *sec, const char *value, const char **why)
+{
+	*why = "is neither iso8601 nor a pattern of %Y %m %d %H %M %S (%I with %p for AM/PM)";
+	if (!date_format_valid(value))
+		return FALSE;
+	g_free(sec->date_format);
+	sec->date_format = g_strdup(value);
+	return TRUE;
+}
+
+static gboolean
+option_time_zone(Section *sec, const char *value, const char **why)
+{
+	*why = "is not a known time zone (e.g. UTC, Europe/Berlin, America/New_York)";
+	GTimeZone *tz = g_time_zone_new_identifier(value);
+	if (!tz)
+		return FALSE;
+	g_time_zone_unref(sec->tz);
+	sec->tz = tz;
+	return TRUE;
+}
+
+static const char *const prob_names[] = { "percent", "fraction", "auto" };
+static const char *const prob_reads[] = { "0..100 or 0%..100%", "0..1", "60, 60% or 0.6" };
+
+static gboolean
+option_probability_format(Section *sec, const char *value, const char **why)
+{
+	*why = "is not percent, fraction or auto";
+	for (guint i = 0; i < G_N_ELEMENTS(prob_names); i++) {
+		if (!strcmp(prob_names[i], value)) {
+			sec->prob = (ProbFormat)i;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+static gboolean
+option_list_separator(Section *sec, const char *value, const char **why)
+{
+	*why = "is empty";
+	if (!*value)
+		return FALSE;
+	g_free(sec->separator);
+	sec->separator = g_strdup(value);
+	return TRUE;
+}
+
+static const struct {
+	const char *key;
+	OptionFunc read;
+} options[] = {
+	{ "date_format", option_date_format },
+	{ "time_zone", option_time_zone },
+	{ "probability_format", option_probability_format },
+	{ "list_separator", option_list_separator },
+};
+
 static gboolean
 load_option(AssocCrmMap *map, Section *sec, const char *group, const char *key, const char *value, GError **error)
 {
-	if (!strcmp(key, "date_format")) {
-		if (!date_format_valid(value))
-			return map_fail(map, error,
-					"[%s] date_format '%s' is neither iso8601 nor a pattern of %%Y %%m %%d %%H "
-					"%%M %%S (%%I with %%p for AM/PM)",
-					group, value);
-		g_free(sec->date_format);
-		sec->date_format = g_strdup(value);
-	} else if (!strcmp(key, "time_zone")) {
-		GTimeZone *tz = g_time_zone_new_identifier(value);
-		if (!tz)
-			return map_fail(map, error, "[%s] time_zone '%s' is not a known time zone (e.g. UTC, "
-						    "Europe/Berlin, America/New_York)", group, value);
-		g_time_zone_unref(sec->tz);
-		sec->tz = tz;
-	} else if (!strcmp(key, "probability_format")) {
-		static const char *const names[] = { "percent", "fraction", "auto" };
-		guint i = 0;
-		while (i < G_N_ELEMENTS(names) && strcmp(names[i], value))
-			i++;
-		if (i == G_N_ELEMENTS(names))
-			return map_fail(map, error, "[%s] probability_format '%s' is not percent, fraction or auto",
-					group, value);
-		sec->prob = (ProbFormat)i;
-	} else if (!strcmp(key, "list_separator")) {
-		if (!*value)
-			return map_fail(map, error, "[%s] list_separator is empty", group);
-		g_free(sec->separator);
-		sec->separator = g_strdup(value);
-	} else {
-		return map_fail(map, error, "[%s] unknown key '%s' (see docs/crm-import.md)", group, key);
+	for (guint i = 0; i < G_N_ELEMENTS(options); i++) {
+		const char *why = NULL;
+		if (strcmp(options[i].key, key))
+			continue;
+		if (!options[i].read(sec, value, &why))
+			return map_fail(map, error, "[%s] %s '%s' %s", group, key, value, why);
+		return TRUE;
 	}
+	return map_fail(map, error, "[%s] unknown key '%s' (see docs/crm-import.md)", group, key);
+}
+
+/* FIELD = Column[;Column...] */
+static gboolean
+load_columns(AssocCrmMap *map, GKeyFile *kf, int kind, int f, GError **error)
+{
+	const char *group = sections[kind].name, *key = sections[kind].fields[f].name;
+	g_autoptr(GError) e = NULL;
+	char **cols = g_key_file_get_string_list(kf, group, key, NULL, &e);
+	map->s[kind].columns[f] = cols;
+	if (!cols)
+		return map_fail(map, error, "[%s] %s: %s", group, key, e->message);
+	for (char **c = cols; *c; c++)
+		g_strstrip(*c);
+	if (!cols[0] || !*cols[0])
+		return map_fail(map, error, "[%s] %s names no column", group, key);
+	if (sections[kind].fields[f].type >= FIELD_DATE && cols[1])
+		return map_fail(map, error, "[%s] %s takes exactly one column", group, key);
 	return TRUE;
+}
+
+/* FIELD_value = text, for a text field: the index of FIELD, else -1. */
+static int
+fixed_field(const FieldSpec *fields, const char *key)
+{
+	if (!g_str_has_suffix(key, "_value"))
+		return -1;
+	g_autofree char *base = g_strndup(key, strlen(key) - strlen("_value"));
+	int f = field_index(fields, base);
+	return f >= 0 && fields[f].type == FIELD_TEXT ? f : -1;
 }
 
 static gboolean
 load_key(AssocCrmMap *map, GKeyFile *kf, int kind, const char *key, GError **error)
 {
-	Section *sec = &map->s[kind];
 	const char *group = sections[kind].name;
-	const FieldSpec *fields = sections[kind].fields;
-	g_autofree char *value = g_key_file_get_string(kf, group, key, NULL);
+	int f = field_index(sections[kind].fields, key);
+	if (f >= 0)
+		return load_columns(map, kf, kind, f, error);
+	g_autoptr(GError) e = NULL;
+	g_autofree char *value = g_key_file_get_string(kf, group, key, &e);
+	if (!value)
+		return map_fail(map, error, "[%s] %s: %s", group, key, e->message);
 	g_strstrip(value);
-	int f = field_index(fields, key);
-	if (f >= 0) {
-		sec->columns[f] = g_key_file_get_string_list(kf, group, key, NULL, NULL);
-		for (char **c = sec->columns[f]; *c; c++)
-			g_strstrip(*c);
-		if (!sec->columns[f][0] || !*sec->columns[f][0])
-			return map_fail(map, error, "[%s] %s names no column", group, key);
-		if (fields[f].type >= FIELD_DATE && sec->columns[f][1])
-			return map_fail(map, error, "[%s] %s takes exactly one column", group, key);
+	if ((f = fixed_field(sections[kind].fields, key)) >= 0) {
+		map->s[kind].fixed[f] = g_steal_pointer(&value);
 		return TRUE;
 	}
-	if (g_str_has_suffix(key, "_value")) {
-		g_autofree char *base = g_strndup(key, strlen(key) - strlen("_value"));
-		if ((f = field_index(fields, base)) >= 0 && fields[f].type == FIELD_TEXT) {
-			sec->fixed[f] = g_steal_pointer(&value);
-			return TRUE;
-		}
-	}
-	return load_option(map, sec, group, key, value, error);
+	return load_option(map, &map->s[kind], group, key, value, error);
 }
 
 static gboolean
@@ -394,7 +454,6 @@ static gboolean
 percent_value(Translate *t, int f, char **out, GError **error)
 {
 	const char *col = t->sec->columns[f][0], *v = cell(t, f, 0);
-	static const char *const names[] = { "percent", "fraction", "auto" };
 	ProbFormat pf = t->sec->prob;
 	if (!*v)
 		return (*out = g_strdup("")) != NULL;
@@ -405,7 +464,7 @@ percent_value(Translate *t, int f, char **out, GError **error)
 	g_strstrip(num);
 	if (!decimal_valid(num) || (sign && pf == PROB_FRACTION))
 		return value_fail(t, error, col, v, "is not a probability (probability_format = %s reads %s)",
-				  names[pf], pf == PROB_FRACTION ? "0..1" : pf == PROB_AUTO ? "60, 60% or 0.6" : "0..100 or 0%..100%");
+				  prob_names[pf], prob_reads[pf]);
 	double x = g_ascii_strtod(num, NULL);
 	gboolean fraction = pf == PROB_FRACTION || (pf == PROB_AUTO && !sign && strchr(num, '.') && x <= 1.0);
 	if (fraction && x > 1.0)

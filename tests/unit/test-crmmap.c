@@ -257,6 +257,7 @@ static const MapCase cases[] = {
 	{ "two columns for a date", "[deals]\nid = Id\nmodified_at = A;B\n", "",
 	  "ERROR: m.map: [deals] modified_at takes exactly one column" },
 	{ "mapping syntax", "[deals\nid = Id\n", "", "ERROR: m.map: " },
+	{ "bad escape", "[deals]\nid = Id\\q\nmodified_at = M\n", "", "ERROR: m.map: [deals] id: " },
 };
 
 /* CASE's mapping applied to its export: the output or "ERROR: message". */
