@@ -26,7 +26,8 @@ PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl
 DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libsqlite3-dev sqlite3 libmilter-dev miltertest postfix \
 	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
-	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3
+	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
+	tzdata
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter

@@ -87,6 +87,38 @@ gboolean assoc_csv_next(AssocCsv *csv, GPtrArray *fields, GError **error);
 /* The line on which the last record returned started (1-based). */
 guint assoc_csv_line(const AssocCsv *csv);
 const char *assoc_csv_name(const AssocCsv *csv);
+/* Append VALUE to OUT as one RFC 4180 field, quoted only when it must be. */
+void assoc_csv_append_field(GString *out, const char *value);
+
+/* ---- CRM export mappings (assoc/crmmap.c) ------------------------------------
+ * A mapping (GKeyFile, docs/crm-import.md) names, for each bccdrop import
+ * field, the column of a CRM's own export file and how to read its values.
+ * Translating an export yields exactly the CSV assoc_import reads. */
+
+typedef struct AssocCrmMap AssocCrmMap;
+/* NAME is a path (it contains '/' or ends in ".map") or the name of a
+ * shipped mapping ("zoho-deals"), looked up in $BCCDROP_DATADIR/contrib/crm
+ * (default: the compile-time data directory). Errors name the file. */
+AssocCrmMap *assoc_crmmap_load(const char *name, GError **error);
+void assoc_crmmap_free(AssocCrmMap *map);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AssocCrmMap, assoc_crmmap_free)
+/* Names of the shipped mappings, sorted (for help texts and errors). */
+char **assoc_crmmap_shipped(void);
+/* The import kind of the mapping's first section; FALSE when it has only a
+ * [deal_contacts] section (a link file, see assoc_crmmap_translate_links). */
+gboolean assoc_crmmap_kind(const AssocCrmMap *map, AssocImportKind *out);
+/* Translate the export at PATH with MAP's section for KIND into OUT (header
+ * row and records in bccdrop's columns). Each error is one line naming the
+ * export file, line, column (its header name) and value; OUT is then
+ * undefined and nothing else has changed. */
+gboolean assoc_crmmap_translate(const AssocCrmMap *map, AssocImportKind kind, const char *path, GString *out,
+				GError **error);
+/* Deals whose contacts come in a separate link export (Salesforce
+ * OpportunityContactRole): LINKS_MAP's [deal_contacts] section reads
+ * LINKS_PATH, and each deal's contacts are those of its links (after any
+ * the deals file itself names). Links to deals absent from PATH are ignored. */
+gboolean assoc_crmmap_translate_links(const AssocCrmMap *map, const char *path, const AssocCrmMap *links_map,
+				      const char *links_path, GString *out, GError **error);
 
 /* ---- signed per-deal addresses (assoc/dealtag.c) ----
  * LOCAL DELIM "d-" SLUG "." DEAL "." TAG "@" DOMAIN, e.g.

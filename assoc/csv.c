@@ -177,3 +177,19 @@ assoc_csv_next(AssocCsv *csv, GPtrArray *fields, GError **error)
 		return TRUE;
 	}
 }
+
+void
+assoc_csv_append_field(GString *out, const char *value)
+{
+	if (!strpbrk(value, ",\"\r\n")) {
+		g_string_append(out, value);
+		return;
+	}
+	g_string_append_c(out, '"');
+	for (const char *p = value; *p; p++) {
+		if (*p == '"')
+			g_string_append_c(out, '"');
+		g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}

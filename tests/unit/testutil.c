@@ -1,5 +1,7 @@
 #include "tests/unit/testutil.h"
 
+#include "store/store.h"
+
 #include <glib/gstdio.h>
 #include <stdlib.h>
 
@@ -62,4 +64,15 @@ testutil_config(const char *name, int busy_timeout_ms)
 	c->database = g_build_filename(testutil_tmpdir(), name, NULL);
 	c->busy_timeout_ms = busy_timeout_ms;
 	return c;
+}
+
+gint64
+testutil_count(Store *store, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(store, sql, NULL);
+	g_assert_nonnull(st);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	gint64 n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
 }

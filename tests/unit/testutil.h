@@ -14,4 +14,7 @@ const char *testutil_tmpdir(void);
 /* The default configuration with its database NAME in testutil_tmpdir()
  * and the given busy timeout. */
 CommonConfig *testutil_config(const char *name, int busy_timeout_ms);
+/* The single integer the query SQL returns (e.g. a count). Tests only. */
+typedef struct Store Store;
+gint64 testutil_count(Store *store, const char *sql);
 #endif
