@@ -1,1 +1,1 @@
-LIB_SRCS += $(wildcard store/*.c)
+LIB_SRCS += $(wildcard store/*.c store/sqlite/*.c)

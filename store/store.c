@@ -1,386 +1,70 @@
-/* Connection, migrations, transactions and the statement cache. */
-#include "store/store.h"
+/* The backend seam: store_open() picks the backend by the form of the
+ * location, and every other public operation dispatches through the
+ * Store's backend table (store/ops.h). */
+#include "store/backend.h"
 
-#include <errno.h>
 #include <string.h>
-
-#include "store/schema.h"
-#include "store/store-internal.h"
-
-/* 'BCDR': lets us tell our database from any other SQLite file. */
-#define STORE_APPLICATION_ID 0x42434452
 
 G_DEFINE_QUARK(bccdrop-store-error-quark, store_error)
 
-struct Store {
-	sqlite3 *db;
-	char *path;
-	GHashTable *stmts; /* SQL text -> sqlite3_stmt* */
-	gboolean in_txn;
-};
+/* Locations of backends this build lacks: a clear refusal, never a file
+ * named "postgresql:..." created by the SQLite backend. */
+static const char *const store_unbuilt[] = { "postgresql://", "postgres://" };
 
-static void
-store_stmt_free(gpointer st)
-{
-	sqlite3_finalize(st);
-}
+static const StoreBackend *const store_backends[] = { &store_sqlite_backend };
 
-static StoreError
-store_error_code(int rc)
+static gboolean
+store_unbuilt_location(const char *location, GError **error)
 {
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return STORE_ERROR_BUSY;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return STORE_ERROR_READONLY;
-	case SQLITE_FULL:
-		return STORE_ERROR_FULL;
-	case SQLITE_CONSTRAINT:
-		return STORE_ERROR_INVALID;
-	case SQLITE_CANTOPEN:
-		return STORE_ERROR_OPEN;
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
-		return STORE_ERROR_SCHEMA;
-	default:
-		return STORE_ERROR_FAILED;
+	for (guint i = 0; i < G_N_ELEMENTS(store_unbuilt); i++) {
+		if (!g_ascii_strncasecmp(location, store_unbuilt[i], strlen(store_unbuilt[i]))) {
+			/* The location may carry a password: name only its kind. */
+			g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN,
+				    "%s URI: the PostgreSQL backend is not built into this bccdrop", store_unbuilt[i]);
+			return TRUE;
+		}
 	}
-}
-
-gboolean
-store_fail(Store *store, GError **error, const char *context)
-{
-	int rc = sqlite3_extended_errcode(store->db);
-	g_set_error(error, STORE_ERROR, store_error_code(rc), "%s: %s: %s", store->path, context,
-		    sqlite3_errmsg(store->db));
 	return FALSE;
 }
 
-sqlite3 *
-store_handle(Store *store)
+Store *
+store_open(const char *location, const StoreOptions *options, GError **error)
 {
-	return store->db;
+	const StoreOptions defaults = STORE_OPTIONS_DEFAULT;
+	for (guint i = 0; i < G_N_ELEMENTS(store_backends); i++)
+		if (store_backends[i]->claims(location))
+			return store_backends[i]->open(location, options ? options : &defaults, error);
+	if (store_unbuilt_location(location, error))
+		return NULL;
+	g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN, "%s: not a database location", location);
+	return NULL;
+}
+
+gboolean
+store_backend_built(const char *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(store_backends); i++)
+		if (!strcmp(store_backends[i]->name, name))
+			return TRUE;
+	return FALSE;
 }
 
 const char *
-store_path(Store *store)
+store_backend_name(Store *store)
 {
-	return store->path;
+	return store->backend->name;
 }
 
-gboolean
-store_exec(Store *store, const char *sql, GError **error)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(store->db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		g_set_error(error, STORE_ERROR, store_error_code(rc), "%s: %s", store->path,
-			    msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		return FALSE;
+#define STORE_DISPATCH(ret, name, params, args) \
+	ret store_##name params                 \
+	{                                       \
+		return store->backend->name args; \
 	}
-	return TRUE;
-}
-
-void
-store_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-gboolean
-store_step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context)
-{
-	int rc = sqlite3_step(st);
-	gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-	if (!ok)
-		store_fail(store, error, context);
-	sqlite3_reset(st);
-	return ok;
-}
-
-gboolean
-store_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context)
-{
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_fail(store, error, context);
-	return TRUE;
-}
-
-char *
-store_col_dup(sqlite3_stmt *st, int i, const char *if_null)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-	return g_strdup(t ? t : if_null);
-}
-
-gpointer
-store_row_text(sqlite3_stmt *st)
-{
-	return store_col_dup(st, 0, NULL);
-}
-
-GPtrArray *
-store_collect(Store *store, sqlite3_stmt *st, StoreRowFunc row, GDestroyNotify free_func, GError **error,
-	      const char *context)
-{
-	GPtrArray *out = g_ptr_array_new_with_free_func(free_func);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(out);
-		store_fail(store, error, context);
-		return NULL;
+/* Nothing to do on no Store: g_autoptr(Store) closes NULL too. */
+#define STORE_VDISPATCH(name, params, args)  \
+	void store_##name params             \
+	{                                    \
+		if (store)                   \
+			store->backend->name args; \
 	}
-	return out;
-}
-
-GArray *
-store_collect_ids(Store *store, sqlite3_stmt *st, GError **error, const char *context)
-{
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 v = sqlite3_column_int64(st, 0);
-		g_array_append_val(out, v);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		g_array_unref(out);
-		store_fail(store, error, context);
-		return NULL;
-	}
-	return out;
-}
-
-gboolean
-store_fetch_one(Store *store, sqlite3_stmt *st, StoreRowFunc row, gpointer *out, GError **error,
-		const char *context)
-{
-	int rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? row(st) : NULL;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, context);
-	return TRUE;
-}
-
-sqlite3_stmt *
-store_prepare(Store *store, const char *sql, GError **error)
-{
-	sqlite3_stmt *st = g_hash_table_lookup(store->stmts, sql);
-	if (st) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return st;
-	}
-	if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-		store_fail(store, error, "preparing a statement");
-		return NULL;
-	}
-	g_hash_table_insert(store->stmts, g_strdup(sql), st);
-	return st;
-}
-
-static gint64
-store_pragma_int(Store *store, const char *pragma)
-{
-	g_autofree char *sql = g_strdup_printf("PRAGMA %s", pragma);
-	sqlite3_stmt *st = NULL;
-	gint64 v = -1;
-	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-int
-store_schema_version(Store *store)
-{
-	return (int)store_pragma_int(store, "user_version");
-}
-
-gboolean
-store_begin(Store *store, GError **error)
-{
-	g_return_val_if_fail(!store->in_txn, FALSE);
-	if (!store_exec(store, "BEGIN IMMEDIATE", error))
-		return FALSE;
-	store->in_txn = TRUE;
-	return TRUE;
-}
-
-gboolean
-store_commit(Store *store, GError **error)
-{
-	g_return_val_if_fail(store->in_txn, FALSE);
-	if (!store_exec(store, "COMMIT", error)) {
-		store_rollback(store);
-		return FALSE;
-	}
-	store->in_txn = FALSE;
-	return TRUE;
-}
-
-void
-store_rollback(Store *store)
-{
-	if (!store->in_txn)
-		return;
-	/* Reset every cached statement first: an active one keeps the
-	 * transaction's read lock and would make ROLLBACK fail. */
-	GHashTableIter it;
-	gpointer st;
-	g_hash_table_iter_init(&it, store->stmts);
-	while (g_hash_table_iter_next(&it, NULL, &st))
-		sqlite3_reset(st);
-	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
-	store->in_txn = FALSE;
-}
-
-gboolean
-store_in_transaction(Store *store)
-{
-	return store->in_txn;
-}
-
-gboolean
-store_savepoint(Store *store, GError **error)
-{
-	g_return_val_if_fail(store->in_txn, FALSE);
-	return store_exec(store, "SAVEPOINT capture_job", error);
-}
-
-gboolean
-store_savepoint_release(Store *store, GError **error)
-{
-	return store_exec(store, "RELEASE capture_job", error);
-}
-
-gboolean
-store_savepoint_rollback(Store *store, GError **error)
-{
-	return store_exec(store, "ROLLBACK TO capture_job", error) && store_exec(store, "RELEASE capture_job", error);
-}
-
-static gboolean
-store_is_empty(Store *store)
-{
-	return store_pragma_int(store, "schema_version") == 0;
-}
-
-static gboolean
-store_migrate(Store *store, GError **error)
-{
-	int version = store_schema_version(store);
-	gint64 app = store_pragma_int(store, "application_id");
-	if (version > STORE_SCHEMA_VERSION) {
-		g_set_error(error, STORE_ERROR, STORE_ERROR_SCHEMA,
-			    "%s: schema version %d is newer than this bccdrop supports (%d); "
-			    "upgrade bccdrop, the database was left untouched",
-			    store->path, version, STORE_SCHEMA_VERSION);
-		return FALSE;
-	}
-	if (app != STORE_APPLICATION_ID && !(app == 0 && store_is_empty(store))) {
-		g_set_error(error, STORE_ERROR, STORE_ERROR_SCHEMA,
-			    "%s: not a bccdrop database (application_id %" G_GINT64_FORMAT ")", store->path, app);
-		return FALSE;
-	}
-	if (version == STORE_SCHEMA_VERSION)
-		return TRUE;
-	if (!store_begin(store, error))
-		return FALSE;
-	for (int v = version + 1; v <= STORE_SCHEMA_VERSION; v++) {
-		g_autoptr(GError) e = NULL;
-		if (!store_exec(store, store_schema_migration(v), &e)) {
-			store_rollback(store);
-			g_set_error(error, STORE_ERROR, STORE_ERROR_SCHEMA, "migration to schema %d failed: %s", v,
-				    e->message);
-			return FALSE;
-		}
-	}
-	g_autofree char *pragmas = g_strdup_printf("PRAGMA application_id=%d; PRAGMA user_version=%d;",
-						   STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
-	if (!store_exec(store, pragmas, error)) {
-		store_rollback(store);
-		return FALSE;
-	}
-	if (version > 0)
-		g_message("%s: migrated schema %d -> %d", store->path, version, STORE_SCHEMA_VERSION);
-	return store_commit(store, error);
-}
-
-static gboolean
-store_configure(Store *store, const StoreOptions *o, GError **error)
-{
-	sqlite3_busy_timeout(store->db, o->busy_timeout_ms);
-	sqlite3_extended_result_codes(store->db, 1);
-	if (!store_exec(store, "PRAGMA foreign_keys=ON", error))
-		return FALSE;
-	if (o->readonly)
-		return TRUE;
-	/* Savepoints (group commit) need a sub-journal; on disk that is a
-	 * temporary file created and unlinked for nearly every batch. */
-	if (!store_exec(store, "PRAGMA temp_store = MEMORY", error))
-		return FALSE;
-	/* WAL lets report readers run alongside the milter's writes. A file we
-	 * cannot write stays in its mode; the write itself then fails cleanly. */
-	sqlite3_exec(store->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	return store_exec(store, o->synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-			  error);
-}
-
-Store *
-store_open(const char *path, const StoreOptions *options, GError **error)
-{
-	StoreOptions o = options ? *options : STORE_OPTIONS_DEFAULT;
-	g_autoptr(Store) store = g_new0(Store, 1);
-	store->path = g_strdup(path);
-	store->stmts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, store_stmt_free);
-	int flags = (o.readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-		    SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(path, &store->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN, "%s: cannot open database: %s", path,
-			    store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
-		return NULL;
-	}
-	if (!store_configure(store, &o, error))
-		return NULL;
-	if (o.readonly) {
-		int v = store_schema_version(store);
-		if (v != STORE_SCHEMA_VERSION) {
-			g_set_error(error, STORE_ERROR, STORE_ERROR_SCHEMA,
-				    "%s: schema version %d, this bccdrop needs %d (open it read-write once to migrate)",
-				    path, v, STORE_SCHEMA_VERSION);
-			return NULL;
-		}
-		return g_steal_pointer(&store);
-	}
-	if (!store_migrate(store, error))
-		return NULL;
-	return g_steal_pointer(&store);
-}
-
-void
-store_close(Store *store)
-{
-	if (!store)
-		return;
-	store_rollback(store);
-	if (store->stmts)
-		g_hash_table_destroy(store->stmts);
-	if (store->db)
-		sqlite3_close(store->db);
-	g_free(store->path);
-	g_free(store);
-}
+STORE_OPS(STORE_DISPATCH, STORE_VDISPATCH)

@@ -1,5 +1,8 @@
-/* store: the SQLite database. It owns the schema, its migrations and the
- * transactions; every statement is prepared with bound parameters.
+/* store: the database, behind a typed interface. It owns the schema, its
+ * migrations, the transactions and every line of SQL; every statement binds
+ * its parameters. Nothing here names a database library: the location
+ * given to store_open() picks the backend (a file path is SQLite, in
+ * store/sqlite/), and each operation below dispatches to it (store/ops.h).
  *
  * A Store is one connection and is not shared between threads: a daemon opens
  * one per worker (or guards one with a mutex). */
@@ -7,7 +10,6 @@
 #define BCCDROP_STORE_H
 
 #include <glib.h>
-#include <sqlite3.h>
 
 #include "ingest/ingest.h"
 
@@ -16,14 +18,14 @@
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
 typedef enum {
-	STORE_ERROR_OPEN,      /* cannot open or create the file */
+	STORE_ERROR_OPEN,      /* cannot open or create the database */
 	STORE_ERROR_SCHEMA,    /* written by a newer bccdrop, or not ours */
 	STORE_ERROR_BUSY,      /* locked beyond the busy timeout: retry later */
 	STORE_ERROR_READONLY,  /* the database or its directory is read-only */
 	STORE_ERROR_FULL,      /* disk or quota full */
 	STORE_ERROR_NOT_FOUND, /* no such record */
 	STORE_ERROR_INVALID,   /* the caller's data breaks a rule of the schema */
-	STORE_ERROR_FAILED,    /* anything else SQLite reports */
+	STORE_ERROR_FAILED,    /* anything else the database reports */
 } StoreError;
 
 typedef struct Store Store;
@@ -35,13 +37,18 @@ typedef struct {
 } StoreOptions;
 #define STORE_OPTIONS_DEFAULT ((StoreOptions){ 5000, TRUE, FALSE })
 
-/* Open (creating when absent) and migrate to STORE_SCHEMA_VERSION. A database
- * from a newer bccdrop is refused with STORE_ERROR_SCHEMA. */
-Store *store_open(const char *path, const StoreOptions *options, GError **error);
+/* Open LOCATION (creating when absent) and migrate to STORE_SCHEMA_VERSION. A
+ * database from a newer bccdrop is refused with STORE_ERROR_SCHEMA. OPTIONS
+ * may be NULL (STORE_OPTIONS_DEFAULT). */
+Store *store_open(const char *location, const StoreOptions *options, GError **error);
 void store_close(Store *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Store, store_close)
 int store_schema_version(Store *store);
 const char *store_path(Store *store);
+/* "sqlite", or the name of the backend the location chose. */
+const char *store_backend_name(Store *store);
+/* Whether this build has the backend NAME ("sqlite", "postgresql"). */
+gboolean store_backend_built(const char *name);
 
 /* Transactions: BEGIN IMMEDIATE so the write lock (and any wait for it) comes
  * first, not half-way through. Nesting is not supported. */
@@ -55,16 +62,6 @@ gboolean store_savepoint(Store *store, GError **error);
 gboolean store_savepoint_release(Store *store, GError **error);
 gboolean store_savepoint_rollback(Store *store, GError **error);
 
-/* Prepared-statement cache for the modules above store (assoc, cli). The
- * statement is reset and its bindings cleared; do not finalize it. */
-sqlite3_stmt *store_prepare(Store *store, const char *sql, GError **error);
-/* Bind S as text, or NULL when S is NULL. */
-void store_bind_text(sqlite3_stmt *st, int i, const char *s);
-/* Run SQL without results (no parameters: schema-free statements only). */
-gboolean store_exec(Store *store, const char *sql, GError **error);
-/* Turn the connection's last error into a GError with CONTEXT prepended. */
-gboolean store_fail(Store *store, GError **error, const char *context);
-sqlite3 *store_handle(Store *store);
 
 /* ---- messages ------------------------------------------------------------ */
 

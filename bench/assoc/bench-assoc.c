@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite/sqlite.h"
 #include "capture/capture.h"
 
 #define BENCH_USERS 50
@@ -21,12 +22,12 @@ static void
 bulk(Store *store, const char *sql, gint64 n)
 {
 	g_autoptr(GError) error = NULL;
-	sqlite3_stmt *st = store_prepare(store, sql, &error);
+	sqlite3_stmt *st = sq_prepare(store, sql, &error);
 	if (!st)
 		die("preparing the generator", error);
 	sqlite3_bind_int64(st, 1, n);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_fail(store, &error, "generating");
+		sq_fail(store, &error, "generating");
 		die(sql, error);
 	}
 	sqlite3_reset(st);
@@ -133,7 +134,7 @@ main(int argc, char **argv)
 	g_autoptr(Store) store = store_open(db, &o, &error);
 	if (!store)
 		die("open", error);
-	store_exec(store, "PRAGMA cache_size=-262144", NULL);
+	sq_exec(store, "PRAGMA cache_size=-262144", NULL);
 	gint64 t0 = g_get_monotonic_time();
 	generate(store, contacts);
 	double gen_s = (g_get_monotonic_time() - t0) / 1e6;

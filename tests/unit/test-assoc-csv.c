@@ -1,6 +1,7 @@
 /* The RFC 4180 reader and the import's error reporting and rollback. */
 #include <string.h>
 
+#include "store/sqlite/sqlite.h"
 #include "assoc/assoc.h"
 #include "tests/unit/testutil.h"
 
@@ -127,7 +128,7 @@ static const char *const kind_files[] = { "users.csv", "stages.csv", "contacts.c
 static gint64
 count(Store *store, const char *sql)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, NULL);
+	sqlite3_stmt *st = sq_prepare(store, sql, NULL);
 	g_assert_nonnull(st);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	gint64 n = sqlite3_column_int64(st, 0);

@@ -7,7 +7,7 @@
 
 #include "assoc/assoc.h"
 #include "capture/capture.h"
-#include "store/store-internal.h"
+#include "store/sqlite/sqlite.h"
 #include "tests/unit/testutil.h"
 
 typedef struct {
@@ -155,7 +155,7 @@ static char *
 links_of(Fixture *f, gint64 message)
 {
 	g_autoptr(GError) error = NULL;
-	sqlite3_stmt *st = store_prepare(f->store,
+	sqlite3_stmt *st = sq_prepare(f->store,
 					 "SELECT module || ':' || record_id || ':' || rule || ':' || visibility "
 					 "FROM links WHERE message = ? ORDER BY 1",
 					 &error);
@@ -172,7 +172,7 @@ static char *
 stored_trace(Fixture *f, gint64 message, char **status)
 {
 	g_autoptr(GError) error = NULL;
-	sqlite3_stmt *st = store_prepare(f->store, "SELECT status, trace FROM decisions WHERE message = ?", &error);
+	sqlite3_stmt *st = sq_prepare(f->store, "SELECT status, trace FROM decisions WHERE message = ?", &error);
 	g_assert_no_error(error);
 	sqlite3_bind_int64(st, 1, message);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
@@ -652,7 +652,7 @@ test_backfill(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(s.now_linked, ==, 1);
 	g_autofree char *after = links_of(f, m);
 	g_assert_cmpstr(after, ==, "contact:c20:contact_no_deals:public");
-	sqlite3_stmt *st = store_prepare(f->store, "SELECT action, record_id, reason FROM link_history WHERE message = ?",
+	sqlite3_stmt *st = sq_prepare(f->store, "SELECT action, record_id, reason FROM link_history WHERE message = ?",
 					 &error);
 	sqlite3_bind_int64(st, 1, m);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
@@ -696,7 +696,7 @@ test_deal_modified_later(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(s.changed, ==, 1);
 	g_autofree char *after = links_of(f, m);
 	g_assert_cmpstr(after, ==, "deal:d4:deal_newest:public");
-	sqlite3_stmt *st = store_prepare(f->store,
+	sqlite3_stmt *st = sq_prepare(f->store,
 					 "SELECT group_concat(action || ' ' || record_id, ', ') FROM "
 					 "(SELECT action, record_id FROM link_history WHERE message = ? ORDER BY id)",
 					 &error);
@@ -759,7 +759,7 @@ test_sharing_change(Fixture *f, gconstpointer data)
 static void
 test_unknown_probability(Fixture *f, gconstpointer data)
 {
-	g_assert_true(store_exec(f->store,
+	g_assert_true(sq_exec(f->store,
 				 "INSERT INTO deals(id, name, modified_at) VALUES ('d99', 'Bare', '2026-05-01T00:00:00Z');"
 				 "INSERT INTO deal_contacts(deal_id, contact_id) VALUES ('d99', 'c3');",
 				 NULL));
@@ -799,7 +799,7 @@ test_redelivery_and_owners(Fixture *f, gconstpointer data)
 	g_autofree char *l2 = links_of(f, m);
 	g_assert_cmpstr(l2, ==, "contact:c4:contact_no_deals:public");
 	g_autoptr(GError) error = NULL;
-	sqlite3_stmt *st = store_prepare(f->store,
+	sqlite3_stmt *st = sq_prepare(f->store,
 					 "SELECT group_concat(action || ' ' || coalesce(old_visibility, '-') || '>' || "
 					 "coalesce(new_visibility, '-'), ', ') FROM (SELECT * FROM link_history "
 					 "WHERE message = ? ORDER BY id)",

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/sqlite/sqlite.h"
 #include "milter/milter.h"
 #include "tests/unit/testutil.h"
 
@@ -34,7 +35,7 @@ test_pool_and_users(void)
 	g_autoptr(GError) error = NULL;
 	Store *a = milter_pool_get(pool, &error);
 	g_assert_no_error(error);
-	g_assert_true(store_exec(a,
+	g_assert_true(sq_exec(a,
 				 "INSERT INTO users(id, email, dropbox) VALUES ('u1', 'Ann@Corp.example', 'ann-drop@crm.example');"
 				 "INSERT INTO user_addresses(address_key, user_id, kind) VALUES ('ann.alias@corp.example', 'u1', 'alias');",
 				 &error));

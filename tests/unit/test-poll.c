@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/sqlite/sqlite.h"
 #include "poll/net.h"
 #include "poll/poll.h"
 #include "store/store.h"
@@ -114,7 +115,7 @@ open_db(void)
 	g_autoptr(GError) e = NULL;
 	Store *store = store_open(path, NULL, &e);
 	g_assert_no_error(e);
-	g_assert_true(store_exec(store,
+	g_assert_true(sq_exec(store,
 				 "INSERT INTO users(id, email) VALUES ('u1', 'a@x.example'), ('u2', 'b@x.example')",
 				 &e));
 	return store;
@@ -156,7 +157,7 @@ test_one_active_mailbox(void)
 	g_assert_true(is_active(store, b));
 	g_assert_true(is_active(store, c));
 	/* The schema itself refuses a second active mailbox for a user. */
-	g_assert_false(store_exec(store, "UPDATE mailboxes SET active = 1", &e));
+	g_assert_false(sq_exec(store, "UPDATE mailboxes SET active = 1", &e));
 	g_assert_error(e, STORE_ERROR, STORE_ERROR_INVALID);
 	g_clear_error(&e);
 	g_assert_true(store_mailbox_deactivate(store, b, &e));

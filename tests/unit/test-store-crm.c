@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "store/sqlite/sqlite.h"
 #include "capture/capture.h"
 #include "tests/unit/testutil.h"
 

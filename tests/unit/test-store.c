@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store-internal.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -77,7 +77,7 @@ fake_message_free(IngestMessage *m)
 static gint64
 count(Store *s, const char *sql)
 {
-	sqlite3_stmt *st = store_prepare(s, sql, NULL);
+	sqlite3_stmt *st = sq_prepare(s, sql, NULL);
 	g_assert_nonnull(st);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	gint64 v = sqlite3_column_int64(st, 0);
@@ -107,10 +107,37 @@ test_migrate_empty(void)
 	g_assert_cmpint(store_schema_version(s), ==, STORE_SCHEMA_VERSION);
 	g_assert_cmpint(count(s, "SELECT count(*) FROM sqlite_master WHERE name = 'messages'"), ==, 1);
 	g_assert_cmpint(count(s, "PRAGMA foreign_keys"), ==, 1);
-	sqlite3_stmt *st = store_prepare(s, "PRAGMA journal_mode", NULL);
+	sqlite3_stmt *st = sq_prepare(s, "PRAGMA journal_mode", NULL);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "wal");
 	sqlite3_reset(st);
+}
+
+/* The location picks the backend: a file path is SQLite; a PostgreSQL URI
+ * is refused while that backend is not built in, without creating a file
+ * of that name and without repeating the password. */
+static void
+test_backend_by_location(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = g_build_filename(testutil_tmpdir(), "seam.db", NULL);
+	g_autoptr(Store) s = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(store_backend_name(s), ==, "sqlite");
+	const char *uris[] = { "postgresql://ann:s3cret@db.example/crm", "postgres://ann:s3cret@db.example/crm" };
+	for (guint i = 0; i < G_N_ELEMENTS(uris); i++) {
+		g_autoptr(Store) pg = store_open(uris[i], NULL, &error);
+		if (store_backend_built("postgresql")) {
+			g_clear_error(&error);
+			continue;
+		}
+		g_assert_null(pg);
+		g_assert_error(error, STORE_ERROR, STORE_ERROR_OPEN);
+		g_assert_nonnull(strstr(error->message, "not built"));
+		g_assert_null(strstr(error->message, "s3cret"));
+		g_clear_error(&error);
+	}
+	g_assert_false(g_file_test("postgresql:", G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -121,7 +148,7 @@ test_refuse_newer(void)
 		g_autoptr(Store) s = store_open(path, NULL, NULL);
 		g_assert_nonnull(s);
 		g_autofree char *sql = g_strdup_printf("PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
-		g_assert_true(store_exec(s, sql, NULL));
+		g_assert_true(sq_exec(s, sql, NULL));
 	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(Store) s = store_open(path, NULL, &error);
@@ -339,7 +366,7 @@ test_decision_facts_and_writes(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(Store) s = store_open(path, NULL, &error);
 	g_assert_no_error(error);
-	g_assert_true(store_exec(s, decision_crm_sql, &error));
+	g_assert_true(sq_exec(s, decision_crm_sql, &error));
 	IngestMessage *parent = fake_message("older@example.com", "parent");
 	IngestMessage *m = fake_message("m1@example.com", "m1");
 	StoreSource file = { .kind = STORE_SOURCE_FILE, .file_name = "f" };
@@ -398,7 +425,7 @@ test_decision_facts_and_writes(void)
 	g_autoptr(StoreLinkState) never = store_link_state(s, rm.message, &error);
 	g_assert_null(never->status);
 	g_assert_null(never->trace);
-	sqlite3_stmt *h = store_prepare(s,
+	sqlite3_stmt *h = sq_prepare(s,
 					"SELECT group_concat(action || ' ' || coalesce(old_rule, '-') || '>' || "
 					"coalesce(new_rule, '-'), ', ') FROM (SELECT * FROM link_history ORDER BY id)",
 					&error);
@@ -430,7 +457,7 @@ test_decision_query_plans(void)
 	for (guint i = 0; sqls[i]; i++) {
 		g_autofree char *eqp = g_strdup_printf("EXPLAIN QUERY PLAN %s", sqls[i]);
 		sqlite3_stmt *st = NULL;
-		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), eqp, -1, &st, NULL), ==, SQLITE_OK);
+		g_assert_cmpint(sqlite3_prepare_v2(sq_handle(store), eqp, -1, &st, NULL), ==, SQLITE_OK);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *detail = (const char *)sqlite3_column_text(st, 3);
 			for (guint b = 0; big[b]; b++) {
@@ -452,7 +479,7 @@ test_decision_query_plans(void)
 	const char *const backfill[] = { "EXPLAIN QUERY PLAN " STORE_SQL_UNMATCHED_FOR_KEY, NULL };
 	for (guint i = 0; backfill[i]; i++) {
 		sqlite3_stmt *st = NULL;
-		g_assert_cmpint(sqlite3_prepare_v2(store_handle(store), backfill[i], -1, &st, NULL), ==, SQLITE_OK);
+		g_assert_cmpint(sqlite3_prepare_v2(sq_handle(store), backfill[i], -1, &st, NULL), ==, SQLITE_OK);
 		while (sqlite3_step(st) == SQLITE_ROW)
 			g_assert_false(g_str_has_prefix((const char *)sqlite3_column_text(st, 3), "SCAN "));
 		sqlite3_finalize(st);
@@ -464,6 +491,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/store/migrate-empty", test_migrate_empty);
+	g_test_add_func("/store/backend-by-location", test_backend_by_location);
 	g_test_add_func("/store/refuse-newer", test_refuse_newer);
 	g_test_add_func("/store/refuse-foreign", test_refuse_foreign);
 	g_test_add_func("/store/exactly-once", test_exactly_once);

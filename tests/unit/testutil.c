@@ -1,3 +1,4 @@
+#include "store/sqlite/sqlite.h"
 #include "tests/unit/testutil.h"
 
 #include "store/store.h"
@@ -69,7 +70,7 @@ testutil_config(const char *name, int busy_timeout_ms)
 gint64
 testutil_count(Store *store, const char *sql)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, NULL);
+	sqlite3_stmt *st = sq_prepare(store, sql, NULL);
 	g_assert_nonnull(st);
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	gint64 n = sqlite3_column_int64(st, 0);

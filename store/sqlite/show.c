@@ -1,8 +1,8 @@
 /* One stored message as `bccdrop show` prints it: its parsed fields,
  * participants, references, attachments, sources and links. */
-#include "store/store.h"
+#include "store/sqlite/sqlite.h"
 
-#include "store/store-internal.h"
+#include "store/sqlite/sqlite.h"
 
 #define SHOW_SQL_MESSAGE                                                                        \
 	"SELECT message_id, message_id_synthetic, date, date_synthetic, subject, in_reply_to, " \
@@ -26,70 +26,51 @@ show_row(sqlite3_stmt *st)
 	int n = sqlite3_column_count(st);
 	char **row = g_new0(char *, n + 1);
 	for (int c = 0; c < n; c++)
-		row[c] = store_col_dup(st, c, NULL);
+		row[c] = sq_col_dup(st, c, NULL);
 	return row;
 }
 
 static GPtrArray *
 show_rows(Store *store, const char *sql, gint64 message, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, error);
+	sqlite3_stmt *st = sq_prepare(store, sql, error);
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, message);
-	return store_collect(store, st, show_row, (GDestroyNotify)g_strfreev, error, "reading a message");
-}
-
-void
-store_message_view_free(StoreMessageView *v)
-{
-	if (!v)
-		return;
-	g_free(v->message_id);
-	g_free(v->date);
-	g_free(v->subject);
-	g_free(v->in_reply_to);
-	g_free(v->body_type);
-	g_free(v->warnings);
-	g_free(v->fingerprint);
-	g_free(v->body_text);
-	for (guint i = 0; i < G_N_ELEMENTS(v->rows); i++)
-		if (v->rows[i])
-			g_ptr_array_unref(v->rows[i]);
-	g_free(v);
+	return sq_collect(store, st, show_row, (GDestroyNotify)g_strfreev, error, "reading a message");
 }
 
 static gboolean
 show_message(Store *store, gint64 message, StoreMessageView *v, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, SHOW_SQL_MESSAGE, error);
+	sqlite3_stmt *st = sq_prepare(store, SHOW_SQL_MESSAGE, error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		v->message_id = store_col_dup(st, 0, NULL);
+		v->message_id = sq_col_dup(st, 0, NULL);
 		v->message_id_synthetic = sqlite3_column_int(st, 1);
-		v->date = store_col_dup(st, 2, NULL);
+		v->date = sq_col_dup(st, 2, NULL);
 		v->date_synthetic = sqlite3_column_int(st, 3);
-		v->subject = store_col_dup(st, 4, NULL);
-		v->in_reply_to = store_col_dup(st, 5, NULL);
-		v->body_type = store_col_dup(st, 6, NULL);
+		v->subject = sq_col_dup(st, 4, NULL);
+		v->in_reply_to = sq_col_dup(st, 5, NULL);
+		v->body_type = sq_col_dup(st, 6, NULL);
 		v->raw_size = sqlite3_column_int64(st, 7);
-		v->warnings = store_col_dup(st, 8, NULL);
-		v->fingerprint = store_col_dup(st, 9, NULL);
-		v->body_text = store_col_dup(st, 10, NULL);
+		v->warnings = sq_col_dup(st, 8, NULL);
+		v->fingerprint = sq_col_dup(st, 9, NULL);
+		v->body_text = sq_col_dup(st, 10, NULL);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
 		g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "message %" G_GINT64_FORMAT " vanished", message);
 	else if (rc != SQLITE_ROW)
-		store_fail(store, error, "reading a message");
+		sq_fail(store, error, "reading a message");
 	return rc == SQLITE_ROW;
 }
 
 StoreMessageView *
-store_message_view(Store *store, gint64 message, GError **error)
+sq_message_view(Store *store, gint64 message, GError **error)
 {
 	static const char *const parts[STORE_VIEW_N] = {
 		[STORE_VIEW_PARTICIPANTS] = SHOW_SQL_PARTICIPANTS, [STORE_VIEW_REFERENCES] = SHOW_SQL_REFERENCES,

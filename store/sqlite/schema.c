@@ -1,7 +1,7 @@
 /* The schema as an ordered list of migrations; PRAGMA user_version is the
  * index of the last one applied. docs/schema.md documents every column: keep
  * the two in step. A released migration is never edited, only followed. */
-#include "store/schema.h"
+#include "store/sqlite/schema.h"
 
 #include <glib.h>
 
@@ -288,7 +288,7 @@ static const char *const migrations[] = {
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 
 const char *
-store_schema_migration(int version)
+sq_schema_migration(int version)
 {
 	if (version < 1 || version > (int)G_N_ELEMENTS(migrations))
 		return NULL;

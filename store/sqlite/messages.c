@@ -1,6 +1,6 @@
 /* Messages, their parts and sources: the write path every source shares. */
-#include "store/store.h"
-#include "store/store-internal.h"
+#include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 #include <errno.h>
 #include <string.h>
@@ -9,40 +9,20 @@
 
 #include "common/common.h"
 
-static const char *const kind_names[] = { "bcc_dropbox", "imap", "pop3", "file" };
 static const char *const role_names[] = { "from", "to", "cc", "reply_to" };
-
-const char *
-store_source_kind_name(StoreSourceKind kind)
-{
-	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(kind_names), "file");
-	return kind_names[kind];
-}
-
-gboolean
-store_source_kind_parse(const char *name, StoreSourceKind *out)
-{
-	for (guint i = 0; i < G_N_ELEMENTS(kind_names); i++) {
-		if (name && !strcmp(name, kind_names[i])) {
-			*out = (StoreSourceKind)i;
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
 
 static gboolean
 lookup_id(Store *store, const char *sql, const char *arg, gint64 *out, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, error);
+	sqlite3_stmt *st = sq_prepare(store, sql, error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, arg);
+	sq_bind_text(st, 1, arg);
 	int rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, "looking up a message");
+		return sq_fail(store, error, "looking up a message");
 	return TRUE;
 }
 
@@ -76,19 +56,19 @@ raw_insert_fd(Store *store, gint64 message, int fd, GError **error)
 			    g_strerror(errno));
 		return FALSE;
 	}
-	sqlite3_stmt *st = store_prepare(store, "INSERT INTO raw_messages(message, bytes) VALUES (?, zeroblob(?))",
+	sqlite3_stmt *st = sq_prepare(store, "INSERT INTO raw_messages(message, bytes) VALUES (?, zeroblob(?))",
 					 error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	sqlite3_bind_int64(st, 2, sb.st_size);
-	if (!store_step_done(store, st, error, "storing the raw message"))
+	if (!sq_step_done(store, st, error, "storing the raw message"))
 		return FALSE;
 	/* Stream through an incremental blob handle: a large message never has
 	 * to sit in memory whole. */
 	sqlite3_blob *blob = NULL;
-	if (sqlite3_blob_open(store_handle(store), "main", "raw_messages", "bytes", message, 1, &blob) != SQLITE_OK)
-		return store_fail(store, error, "opening the raw message blob");
+	if (sqlite3_blob_open(sq_handle(store), "main", "raw_messages", "bytes", message, 1, &blob) != SQLITE_OK)
+		return sq_fail(store, error, "opening the raw message blob");
 	char buf[65536];
 	off_t off = 0;
 	while (off < sb.st_size) {
@@ -103,12 +83,12 @@ raw_insert_fd(Store *store, gint64 message, int fd, GError **error)
 		}
 		if (sqlite3_blob_write(blob, buf, (int)n, (int)off) != SQLITE_OK) {
 			sqlite3_blob_close(blob);
-			return store_fail(store, error, "writing the raw message");
+			return sq_fail(store, error, "writing the raw message");
 		}
 		off += n;
 	}
 	if (sqlite3_blob_close(blob) != SQLITE_OK)
-		return store_fail(store, error, "writing the raw message");
+		return sq_fail(store, error, "writing the raw message");
 	return TRUE;
 }
 
@@ -117,31 +97,31 @@ raw_insert(Store *store, gint64 message, const IngestInput *raw, GError **error)
 {
 	if (raw->fd >= 0)
 		return raw_insert_fd(store, message, raw->fd, error);
-	sqlite3_stmt *st = store_prepare(store, "INSERT INTO raw_messages(message, bytes) VALUES (?, ?)", error);
+	sqlite3_stmt *st = sq_prepare(store, "INSERT INTO raw_messages(message, bytes) VALUES (?, ?)", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	sqlite3_bind_blob64(st, 2, raw->data ? (const void *)raw->data : "", raw->len, SQLITE_STATIC);
-	return store_step_done(store, st, error, "storing the raw message");
+	return sq_step_done(store, st, error, "storing the raw message");
 }
 
 static gboolean
 insert_participant(Store *store, gint64 message, const char *role, int position, const char *name,
 		   const char *address, const char *key, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT OR IGNORE INTO participants(message, role, position, name, address, "
 					 "address_key) VALUES (?, ?, ?, ?, ?, ?)",
 					 error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	store_bind_text(st, 2, role);
+	sq_bind_text(st, 2, role);
 	sqlite3_bind_int(st, 3, position);
-	store_bind_text(st, 4, name);
-	store_bind_text(st, 5, address);
-	store_bind_text(st, 6, key);
-	return store_step_done(store, st, error, "storing a participant");
+	sq_bind_text(st, 4, name);
+	sq_bind_text(st, 5, address);
+	sq_bind_text(st, 6, key);
+	return sq_step_done(store, st, error, "storing a participant");
 }
 
 static gboolean
@@ -157,19 +137,19 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 			return FALSE;
 	}
 	for (guint i = 0; i < msg->references->len; i++) {
-		sqlite3_stmt *st = store_prepare(
+		sqlite3_stmt *st = sq_prepare(
 			store, "INSERT OR IGNORE INTO message_references(message, position, ref) VALUES (?, ?, ?)", error);
 		if (!st)
 			return FALSE;
 		sqlite3_bind_int64(st, 1, message);
 		sqlite3_bind_int(st, 2, (int)i);
-		store_bind_text(st, 3, g_ptr_array_index(msg->references, i));
-		if (!store_step_done(store, st, error, "storing a reference"))
+		sq_bind_text(st, 3, g_ptr_array_index(msg->references, i));
+		if (!sq_step_done(store, st, error, "storing a reference"))
 			return FALSE;
 	}
 	for (guint i = 0; i < msg->attachments->len; i++) {
 		const IngestAttachment *at = g_ptr_array_index(msg->attachments, i);
-		sqlite3_stmt *st = store_prepare(store,
+		sqlite3_stmt *st = sq_prepare(store,
 						 "INSERT INTO attachments(message, position, filename, content_type, "
 						 "size, sha256) VALUES (?, ?, ?, ?, ?, ?)",
 						 error);
@@ -177,11 +157,11 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 			return FALSE;
 		sqlite3_bind_int64(st, 1, message);
 		sqlite3_bind_int(st, 2, (int)i);
-		store_bind_text(st, 3, at->filename);
-		store_bind_text(st, 4, at->content_type ? at->content_type : "application/octet-stream");
+		sq_bind_text(st, 3, at->filename);
+		sq_bind_text(st, 4, at->content_type ? at->content_type : "application/octet-stream");
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)at->size);
-		store_bind_text(st, 6, at->sha256);
-		if (!store_step_done(store, st, error, "storing an attachment"))
+		sq_bind_text(st, 6, at->sha256);
+		if (!sq_step_done(store, st, error, "storing an attachment"))
 			return FALSE;
 	}
 	return TRUE;
@@ -190,7 +170,7 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 static gboolean
 insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store,
 		"INSERT INTO messages(message_id, message_id_synthetic, fingerprint, date, date_synthetic, subject, "
 		"in_reply_to, body_text, body_type, raw_size, warnings, stored_at) "
@@ -206,21 +186,21 @@ insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **err
 		warnings = g_strjoinv("\n", (char **)msg->warnings->pdata);
 		g_ptr_array_remove_index(msg->warnings, msg->warnings->len - 1);
 	}
-	store_bind_text(st, 1, msg->message_id);
+	sq_bind_text(st, 1, msg->message_id);
 	sqlite3_bind_int(st, 2, msg->message_id_synthetic ? 1 : 0);
-	store_bind_text(st, 3, msg->fingerprint);
-	store_bind_text(st, 4, date);
+	sq_bind_text(st, 3, msg->fingerprint);
+	sq_bind_text(st, 4, date);
 	sqlite3_bind_int(st, 5, msg->date_synthetic ? 1 : 0);
-	store_bind_text(st, 6, msg->subject ? msg->subject : "");
-	store_bind_text(st, 7, msg->in_reply_to);
-	store_bind_text(st, 8, msg->body_text ? msg->body_text : "");
-	store_bind_text(st, 9, msg->body_type);
+	sq_bind_text(st, 6, msg->subject ? msg->subject : "");
+	sq_bind_text(st, 7, msg->in_reply_to);
+	sq_bind_text(st, 8, msg->body_text ? msg->body_text : "");
+	sq_bind_text(st, 9, msg->body_type);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg->raw_size);
-	store_bind_text(st, 11, warnings);
-	store_bind_text(st, 12, now);
-	if (!store_step_done(store, st, error, "storing a message"))
+	sq_bind_text(st, 11, warnings);
+	sq_bind_text(st, 12, now);
+	if (!sq_step_done(store, st, error, "storing a message"))
 		return FALSE;
-	*out = sqlite3_last_insert_rowid(store_handle(store));
+	*out = sqlite3_last_insert_rowid(sq_handle(store));
 	return TRUE;
 }
 
@@ -230,7 +210,7 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	g_autofree char *identity = source_identity(s, message);
 	g_autofree char *received = common_iso8601(s->received_at ? s->received_at : common_now());
 	g_autofree char *rcpts = s->envelope_rcpts ? g_strjoinv(",", (char **)s->envelope_rcpts) : NULL;
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store,
 		"INSERT OR IGNORE INTO sources(message, kind, identity, received_at, owner_user_id, dropbox, "
 		"envelope_from, envelope_rcpts, mailbox_id, folder, uidvalidity, uid, uidl, file_name) "
@@ -239,36 +219,36 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	store_bind_text(st, 2, store_source_kind_name(s->kind));
-	store_bind_text(st, 3, identity);
-	store_bind_text(st, 4, received);
-	store_bind_text(st, 5, s->owner_user_id);
-	store_bind_text(st, 6, s->dropbox);
-	store_bind_text(st, 7, s->envelope_from);
-	store_bind_text(st, 8, rcpts);
+	sq_bind_text(st, 2, store_source_kind_name(s->kind));
+	sq_bind_text(st, 3, identity);
+	sq_bind_text(st, 4, received);
+	sq_bind_text(st, 5, s->owner_user_id);
+	sq_bind_text(st, 6, s->dropbox);
+	sq_bind_text(st, 7, s->envelope_from);
+	sq_bind_text(st, 8, rcpts);
 	if (s->mailbox_id)
 		sqlite3_bind_int64(st, 9, s->mailbox_id);
-	store_bind_text(st, 10, s->folder);
+	sq_bind_text(st, 10, s->folder);
 	if (s->kind == STORE_SOURCE_IMAP) {
 		sqlite3_bind_int64(st, 11, s->uidvalidity);
 		sqlite3_bind_int64(st, 12, s->uid);
 	}
-	store_bind_text(st, 13, s->uidl);
-	store_bind_text(st, 14, s->file_name);
-	if (!store_step_done(store, st, error, "storing a source"))
+	sq_bind_text(st, 13, s->uidl);
+	sq_bind_text(st, 14, s->file_name);
+	if (!sq_step_done(store, st, error, "storing a source"))
 		return FALSE;
-	*added = sqlite3_changes(store_handle(store)) > 0;
+	*added = sqlite3_changes(sq_handle(store)) > 0;
 	if (!*added && s->kind == STORE_SOURCE_IMAP) {
 		/* Same message at a new position (UIDVALIDITY changed, or moved):
 		 * keep the source pointing at where it is now. */
-		sqlite3_stmt *up = store_prepare(store,
+		sqlite3_stmt *up = sq_prepare(store,
 						 "UPDATE sources SET uidvalidity = ?, uid = ? WHERE identity = ?", error);
 		if (!up)
 			return FALSE;
 		sqlite3_bind_int64(up, 1, s->uidvalidity);
 		sqlite3_bind_int64(up, 2, s->uid);
-		store_bind_text(up, 3, identity);
-		if (!store_step_done(store, up, error, "updating a source"))
+		sq_bind_text(up, 3, identity);
+		if (!sq_step_done(store, up, error, "updating a source"))
 			return FALSE;
 	}
 	return TRUE;
@@ -280,7 +260,7 @@ insert_envelope_rcpts(Store *store, gint64 message, const StoreSource *s, GError
 	if (!s->envelope_rcpts)
 		return TRUE;
 	/* Positions continue after those of earlier sources of the message. */
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "SELECT coalesce(max(position) + 1, 0) FROM participants "
 					 "WHERE message = ? AND role = 'envelope_rcpt'",
 					 error);
@@ -291,14 +271,14 @@ insert_envelope_rcpts(Store *store, gint64 message, const StoreSource *s, GError
 	sqlite3_reset(st);
 	for (const char *const *r = s->envelope_rcpts; *r; r++) {
 		g_autofree char *key = ingest_address_key(*r);
-		sqlite3_stmt *q = store_prepare(store,
+		sqlite3_stmt *q = sq_prepare(store,
 						"SELECT 1 FROM participants WHERE message = ? AND "
 						"role = 'envelope_rcpt' AND address_key IS ?",
 						error);
 		if (!q)
 			return FALSE;
 		sqlite3_bind_int64(q, 1, message);
-		store_bind_text(q, 2, key);
+		sq_bind_text(q, 2, key);
 		gboolean seen = sqlite3_step(q) == SQLITE_ROW;
 		sqlite3_reset(q);
 		if (!seen && !insert_participant(store, message, "envelope_rcpt", pos++, NULL, *r, key, error))
@@ -308,10 +288,10 @@ insert_envelope_rcpts(Store *store, gint64 message, const StoreSource *s, GError
 }
 
 gboolean
-store_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw, const StoreSource *source,
+sq_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw, const StoreSource *source,
 		  StorePutResult *result, GError **error)
 {
-	g_return_val_if_fail(store_in_transaction(store), FALSE);
+	g_return_val_if_fail(sq_in_transaction(store), FALSE);
 	StorePutResult r = { 0 };
 	if (!lookup_id(store, "SELECT id FROM messages WHERE fingerprint = ?", msg->fingerprint, &r.message, error))
 		return FALSE;
@@ -340,7 +320,7 @@ store_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw
 }
 
 GArray *
-store_find_message_id(Store *store, const char *message_id, GError **error)
+sq_find_message_id(Store *store, const char *message_id, GError **error)
 {
 	g_autofree char *id = g_strdup(message_id);
 	g_strstrip(id);
@@ -349,17 +329,17 @@ store_find_message_id(Store *store, const char *message_id, GError **error)
 		id[n - 1] = '\0';
 		memmove(id, id + 1, n - 1);
 	}
-	sqlite3_stmt *st = store_prepare(store, "SELECT id FROM messages WHERE message_id = ? ORDER BY id", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT id FROM messages WHERE message_id = ? ORDER BY id", error);
 	if (!st)
 		return NULL;
-	store_bind_text(st, 1, id);
-	return store_collect_ids(store, st, error, "looking up a Message-ID");
+	sq_bind_text(st, 1, id);
+	return sq_collect_ids(store, st, error, "looking up a Message-ID");
 }
 
 GBytes *
-store_raw_get(Store *store, gint64 message, GError **error)
+sq_raw_get(Store *store, gint64 message, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT bytes FROM raw_messages WHERE message = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT bytes FROM raw_messages WHERE message = ?", error);
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, message);
@@ -370,7 +350,7 @@ store_raw_get(Store *store, gint64 message, GError **error)
 			g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "message %" G_GINT64_FORMAT " has no raw bytes",
 				    message);
 		else
-			store_fail(store, error, "reading a raw message");
+			sq_fail(store, error, "reading a raw message");
 		return NULL;
 	}
 	GBytes *b = g_bytes_new(sqlite3_column_blob(st, 0), (gsize)sqlite3_column_bytes(st, 0));
@@ -379,9 +359,9 @@ store_raw_get(Store *store, gint64 message, GError **error)
 }
 
 gboolean
-store_message_link_count(Store *store, gint64 message, guint *n_links, GError **error)
+sq_message_link_count(Store *store, gint64 message, guint *n_links, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT count(*) FROM links WHERE message = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT count(*) FROM links WHERE message = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
@@ -389,6 +369,6 @@ store_message_link_count(Store *store, gint64 message, guint *n_links, GError **
 	*n_links = rc == SQLITE_ROW ? (guint)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
-		return store_fail(store, error, "reading the message's links");
+		return sq_fail(store, error, "reading the message's links");
 	return TRUE;
 }

@@ -1,74 +1,49 @@
 /* A message's links, their history and its stored decision: read as they
  * are, written exactly as the caller (capture/, from assoc's diff) says. */
-#include "store/store.h"
+#include "store/sqlite/sqlite.h"
 
 #include <string.h>
 
-#include "store/store-internal.h"
-
-void
-store_link_free(StoreLink *l)
-{
-	if (!l)
-		return;
-	g_free(l->module);
-	g_free(l->record_id);
-	g_free(l->rule);
-	g_free(l->visibility);
-	g_free(l->contact_id);
-	g_free(l->matched_address);
-	g_free(l);
-}
-
-void
-store_link_state_free(StoreLinkState *s)
-{
-	if (!s)
-		return;
-	g_ptr_array_unref(s->links);
-	g_free(s->status);
-	g_free(s->trace);
-	g_free(s);
-}
+#include "store/sqlite/sqlite.h"
 
 static gboolean
 links_read(Store *store, gint64 message, GPtrArray *links, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, STORE_SQL_LINKS, error);
+	sqlite3_stmt *st = sq_prepare(store, STORE_SQL_LINKS, error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		StoreLink *l = g_new0(StoreLink, 1);
-		l->module = store_col_dup(st, 0, NULL);
-		l->record_id = store_col_dup(st, 1, NULL);
-		l->rule = store_col_dup(st, 2, NULL);
-		l->visibility = store_col_dup(st, 3, NULL);
-		l->contact_id = store_col_dup(st, 4, NULL);
-		l->matched_address = store_col_dup(st, 5, NULL);
+		l->module = sq_col_dup(st, 0, NULL);
+		l->record_id = sq_col_dup(st, 1, NULL);
+		l->rule = sq_col_dup(st, 2, NULL);
+		l->visibility = sq_col_dup(st, 3, NULL);
+		l->contact_id = sq_col_dup(st, 4, NULL);
+		l->matched_address = sq_col_dup(st, 5, NULL);
 		g_ptr_array_add(links, l);
 	}
-	return store_rows_end(store, st, rc, error, "reading links");
+	return sq_rows_end(store, st, rc, error, "reading links");
 }
 
 static gboolean
 decision_read(Store *store, gint64 message, StoreLinkState *s, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, STORE_SQL_DECISION, error);
+	sqlite3_stmt *st = sq_prepare(store, STORE_SQL_DECISION, error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		s->status = store_col_dup(st, 0, NULL);
-		s->trace = store_col_dup(st, 1, NULL);
+		s->status = sq_col_dup(st, 0, NULL);
+		s->trace = sq_col_dup(st, 1, NULL);
 	}
-	return store_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading a decision");
+	return sq_rows_end(store, st, rc == SQLITE_ROW ? SQLITE_DONE : rc, error, "reading a decision");
 }
 
 StoreLinkState *
-store_link_state(Store *store, gint64 message, GError **error)
+sq_link_state(Store *store, gint64 message, GError **error)
 {
 	StoreLinkState *s = g_new0(StoreLinkState, 1);
 	s->links = g_ptr_array_new_with_free_func((GDestroyNotify)store_link_free);
@@ -79,19 +54,12 @@ store_link_state(Store *store, gint64 message, GError **error)
 	return s;
 }
 
-const char *
-store_link_action_name(StoreLinkAction action)
-{
-	static const char *const names[] = { "added", "changed", "removed" };
-	return names[action];
-}
-
 /* ---- writing -------------------------------------------------------------- */
 
 static gboolean
 history_add(Store *store, const StoreDecisionWrite *w, const StoreLinkChange *c, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT INTO link_history(message, at, action, module, record_id, old_rule, "
 					 "new_rule, old_visibility, new_visibility, reason) "
 					 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -106,14 +74,14 @@ history_add(Store *store, const StoreDecisionWrite *w, const StoreLinkChange *c,
 			    w->reason };
 	sqlite3_bind_int64(st, 1, w->message);
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
-		store_bind_text(st, (int)i + 2, v[i]);
-	return store_step_done(store, st, error, "recording link history");
+		sq_bind_text(st, (int)i + 2, v[i]);
+	return sq_step_done(store, st, error, "recording link history");
 }
 
 static gboolean
 link_put(Store *store, const StoreDecisionWrite *w, const StoreLink *l, gboolean insert, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store,
 		insert ? "INSERT INTO links(message, module, record_id, rule, visibility, contact_id, matched_address, "
 			 "decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -125,21 +93,21 @@ link_put(Store *store, const StoreDecisionWrite *w, const StoreLink *l, gboolean
 	sqlite3_bind_int64(st, 1, w->message);
 	const char *v[] = { l->module, l->record_id, l->rule, l->visibility, l->contact_id, l->matched_address, w->at };
 	for (guint i = 0; i < G_N_ELEMENTS(v); i++)
-		store_bind_text(st, (int)i + 2, v[i]);
-	return store_step_done(store, st, error, "writing a link");
+		sq_bind_text(st, (int)i + 2, v[i]);
+	return sq_step_done(store, st, error, "writing a link");
 }
 
 static gboolean
 link_delete(Store *store, gint64 message, const StoreLink *l, GError **error)
 {
 	sqlite3_stmt *st =
-		store_prepare(store, "DELETE FROM links WHERE message = ? AND module = ? AND record_id = ?", error);
+		sq_prepare(store, "DELETE FROM links WHERE message = ? AND module = ? AND record_id = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, message);
-	store_bind_text(st, 2, l->module);
-	store_bind_text(st, 3, l->record_id);
-	return store_step_done(store, st, error, "removing a link");
+	sq_bind_text(st, 2, l->module);
+	sq_bind_text(st, 3, l->record_id);
+	return sq_step_done(store, st, error, "removing a link");
 }
 
 static gboolean
@@ -154,7 +122,7 @@ link_change(Store *store, const StoreDecisionWrite *w, const StoreLinkChange *c,
 static gboolean
 decision_put(Store *store, const StoreDecisionWrite *w, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT INTO decisions(message, status, decided_at, reason, trace) "
 					 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(message) DO UPDATE SET "
 					 "status = ?2, decided_at = ?3, reason = ?4, trace = ?5",
@@ -162,15 +130,15 @@ decision_put(Store *store, const StoreDecisionWrite *w, GError **error)
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, w->message);
-	store_bind_text(st, 2, w->status);
-	store_bind_text(st, 3, w->at);
-	store_bind_text(st, 4, w->reason);
-	store_bind_text(st, 5, w->trace);
-	return store_step_done(store, st, error, "storing the decision");
+	sq_bind_text(st, 2, w->status);
+	sq_bind_text(st, 3, w->at);
+	sq_bind_text(st, 4, w->reason);
+	sq_bind_text(st, 5, w->trace);
+	return sq_step_done(store, st, error, "storing the decision");
 }
 
 gboolean
-store_decision_write(Store *store, const StoreDecisionWrite *w, GError **error)
+sq_decision_write(Store *store, const StoreDecisionWrite *w, GError **error)
 {
 	for (guint i = 0; i < w->n_changes; i++)
 		if (!link_change(store, w, &w->changes[i], error))
@@ -190,10 +158,10 @@ cmp_i64(gconstpointer a, gconstpointer b)
 static gboolean
 unmatched_for_key(Store *store, const char *key, GHashTable *seen, GArray *out, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, STORE_SQL_UNMATCHED_FOR_KEY, error);
+	sqlite3_stmt *st = sq_prepare(store, STORE_SQL_UNMATCHED_FOR_KEY, error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, key);
+	sq_bind_text(st, 1, key);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		gint64 m = sqlite3_column_int64(st, 0);
@@ -202,11 +170,11 @@ unmatched_for_key(Store *store, const char *key, GHashTable *seen, GArray *out, 
 			g_array_append_val(out, m);
 		}
 	}
-	return store_rows_end(store, st, rc, error, "finding unmatched messages");
+	return sq_rows_end(store, st, rc, error, "finding unmatched messages");
 }
 
 GArray *
-store_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error)
+sq_unmatched_for_keys(Store *store, GPtrArray *keys, GError **error)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));

@@ -1,8 +1,8 @@
 /* Mailboxes of the poller: configuration, cursors, status, budget; and the
  * per-user export. Everything here is bound parameters through
- * store_prepare. */
-#include "store/store.h"
-#include "store/store-internal.h"
+ * sq_prepare. */
+#include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite.h"
 
 #include <string.h>
 
@@ -11,36 +11,6 @@
 #define MAILBOX_COLUMNS                                                                                     \
 	"id, user_id, protocol, host, port, tls, username, auth, secret, folders, delete_policy, active, " \
 	"created_at, config_changed_at"
-
-void
-store_mailbox_free(StoreMailbox *m)
-{
-	if (!m)
-		return;
-	g_free(m->user_id);
-	g_free(m->protocol);
-	g_free(m->host);
-	g_free(m->tls);
-	g_free(m->username);
-	g_free(m->auth);
-	if (m->secret)
-		g_bytes_unref(m->secret);
-	g_free(m->folders);
-	g_free(m->delete_policy);
-	g_free(m->created_at);
-	g_free(m->config_changed_at);
-	g_free(m);
-}
-
-void
-store_mailbox_sync_clear(StoreMailboxSync *s)
-{
-	if (!s)
-		return;
-	g_free(s->status);
-	g_free(s->reason);
-	memset(s, 0, sizeof *s);
-}
 
 static gint64
 mb_col_time(sqlite3_stmt *st, int i)
@@ -66,7 +36,7 @@ mb_bind_time(sqlite3_stmt *st, int i, gint64 t)
 static gboolean
 mb_changed_one(Store *store, gint64 id, GError **error)
 {
-	if (sqlite3_changes(store_handle(store)) > 0)
+	if (sqlite3_changes(sq_handle(store)) > 0)
 		return TRUE;
 	g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "no mailbox with id %" G_GINT64_FORMAT, id);
 	return FALSE;
@@ -77,19 +47,19 @@ mb_from_row(sqlite3_stmt *st)
 {
 	StoreMailbox *m = g_new0(StoreMailbox, 1);
 	m->id = sqlite3_column_int64(st, 0);
-	m->user_id = store_col_dup(st, 1, NULL);
-	m->protocol = store_col_dup(st, 2, NULL);
-	m->host = store_col_dup(st, 3, NULL);
+	m->user_id = sq_col_dup(st, 1, NULL);
+	m->protocol = sq_col_dup(st, 2, NULL);
+	m->host = sq_col_dup(st, 3, NULL);
 	m->port = sqlite3_column_int(st, 4);
-	m->tls = store_col_dup(st, 5, NULL);
-	m->username = store_col_dup(st, 6, NULL);
-	m->auth = store_col_dup(st, 7, NULL);
+	m->tls = sq_col_dup(st, 5, NULL);
+	m->username = sq_col_dup(st, 6, NULL);
+	m->auth = sq_col_dup(st, 7, NULL);
 	m->secret = g_bytes_new(sqlite3_column_blob(st, 8), (gsize)sqlite3_column_bytes(st, 8));
-	m->folders = store_col_dup(st, 9, NULL);
-	m->delete_policy = store_col_dup(st, 10, NULL);
+	m->folders = sq_col_dup(st, 9, NULL);
+	m->delete_policy = sq_col_dup(st, 10, NULL);
 	m->active = sqlite3_column_int(st, 11) != 0;
-	m->created_at = store_col_dup(st, 12, NULL);
-	m->config_changed_at = store_col_dup(st, 13, NULL);
+	m->created_at = sq_col_dup(st, 12, NULL);
+	m->config_changed_at = sq_col_dup(st, 13, NULL);
 	return m;
 }
 
@@ -99,29 +69,29 @@ typedef gboolean (*MbTxnFunc)(Store *store, gpointer data, GError **error);
 static gboolean
 mb_in_txn(Store *store, MbTxnFunc func, gpointer data, GError **error)
 {
-	if (store_in_transaction(store))
+	if (sq_in_transaction(store))
 		return func(store, data, error);
-	if (!store_begin(store, error))
+	if (!sq_begin(store, error))
 		return FALSE;
 	if (!func(store, data, error)) {
-		store_rollback(store);
+		sq_rollback(store);
 		return FALSE;
 	}
-	return store_commit(store, error);
+	return sq_commit(store, error);
 }
 
 static gboolean
 mb_user_has_active(Store *store, const char *user_id, gboolean *has, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM mailboxes WHERE user_id = ? AND active = 1", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT 1 FROM mailboxes WHERE user_id = ? AND active = 1", error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, user_id);
+	sq_bind_text(st, 1, user_id);
 	int rc = sqlite3_step(st);
 	*has = rc == SQLITE_ROW;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, "looking up the user's active mailbox");
+		return sq_fail(store, error, "looking up the user's active mailbox");
 	return TRUE;
 }
 
@@ -138,7 +108,7 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 	gboolean has_active = FALSE;
 	if (!mb_user_has_active(store, m->user_id, &has_active, error))
 		return FALSE;
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT INTO mailboxes(user_id, protocol, host, port, tls, username, auth, "
 					 "secret, folders, delete_policy, active, created_at, config_changed_at) "
 					 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -146,47 +116,47 @@ mb_add_txn(Store *store, gpointer data, GError **error)
 	if (!st)
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
-	store_bind_text(st, 1, m->user_id);
-	store_bind_text(st, 2, m->protocol);
-	store_bind_text(st, 3, m->host);
+	sq_bind_text(st, 1, m->user_id);
+	sq_bind_text(st, 2, m->protocol);
+	sq_bind_text(st, 3, m->host);
 	sqlite3_bind_int(st, 4, m->port);
-	store_bind_text(st, 5, m->tls);
-	store_bind_text(st, 6, m->username);
-	store_bind_text(st, 7, m->auth);
+	sq_bind_text(st, 5, m->tls);
+	sq_bind_text(st, 6, m->username);
+	sq_bind_text(st, 7, m->auth);
 	gsize len = 0;
 	const void *p = m->secret ? g_bytes_get_data(m->secret, &len) : NULL;
 	sqlite3_bind_blob64(st, 8, p ? p : "", len, SQLITE_TRANSIENT);
-	store_bind_text(st, 9, m->folders ? m->folders : "INBOX");
-	store_bind_text(st, 10, m->delete_policy ? m->delete_policy : "never");
+	sq_bind_text(st, 9, m->folders ? m->folders : "INBOX");
+	sq_bind_text(st, 10, m->delete_policy ? m->delete_policy : "never");
 	sqlite3_bind_int(st, 11, has_active ? 0 : 1);
-	store_bind_text(st, 12, now);
-	store_bind_text(st, 13, now);
-	if (!store_step_done(store, st, error, "adding a mailbox"))
+	sq_bind_text(st, 12, now);
+	sq_bind_text(st, 13, now);
+	if (!sq_step_done(store, st, error, "adding a mailbox"))
 		return FALSE;
-	m->id = sqlite3_last_insert_rowid(store_handle(store));
+	m->id = sqlite3_last_insert_rowid(sq_handle(store));
 	m->active = !has_active;
 	if (a->activated)
 		*a->activated = !has_active;
-	st = store_prepare(store, "INSERT INTO mailbox_sync(mailbox_id, status, updated_at) VALUES (?, 'pending', ?)",
+	st = sq_prepare(store, "INSERT INTO mailbox_sync(mailbox_id, status, updated_at) VALUES (?, 'pending', ?)",
 			   error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, m->id);
-	store_bind_text(st, 2, now);
-	return store_step_done(store, st, error, "adding a mailbox's status");
+	sq_bind_text(st, 2, now);
+	return sq_step_done(store, st, error, "adding a mailbox's status");
 }
 
 gboolean
-store_mailbox_add(Store *store, StoreMailbox *mailbox, gboolean *activated, GError **error)
+sq_mailbox_add(Store *store, StoreMailbox *mailbox, gboolean *activated, GError **error)
 {
 	MbAdd a = { mailbox, activated };
 	return mb_in_txn(store, mb_add_txn, &a, error);
 }
 
 StoreMailbox *
-store_mailbox_get(Store *store, gint64 id, GError **error)
+sq_mailbox_get(Store *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id = ?", error);
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
@@ -196,22 +166,22 @@ store_mailbox_get(Store *store, gint64 id, GError **error)
 	if (rc == SQLITE_DONE)
 		g_set_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND, "no mailbox with id %" G_GINT64_FORMAT, id);
 	else if (rc != SQLITE_ROW)
-		store_fail(store, error, "reading a mailbox");
+		sq_fail(store, error, "reading a mailbox");
 	return m;
 }
 
 GPtrArray *
-store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError **error)
+sq_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE (?1 IS NULL OR user_id = ?1) "
 					 "AND (?2 = 0 OR active = 1) ORDER BY id",
 					 error);
 	if (!st)
 		return NULL;
-	store_bind_text(st, 1, user_id);
+	sq_bind_text(st, 1, user_id);
 	sqlite3_bind_int(st, 2, active_only ? 1 : 0);
-	return store_collect(store, st, mb_from_row, (GDestroyNotify)store_mailbox_free, error, "listing mailboxes");
+	return sq_collect(store, st, mb_from_row, (GDestroyNotify)store_mailbox_free, error, "listing mailboxes");
 }
 
 /* A configuration change: the status starts again from pending, which also
@@ -220,69 +190,69 @@ static gboolean
 mb_config_changed(Store *store, gint64 id, GError **error)
 {
 	g_autofree char *now = common_iso8601(common_now());
-	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET config_changed_at = ? WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "UPDATE mailboxes SET config_changed_at = ? WHERE id = ?", error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, now);
+	sq_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	if (!store_step_done(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
+	if (!sq_step_done(store, st, error, "updating a mailbox") || !mb_changed_one(store, id, error))
 		return FALSE;
-	st = store_prepare(store,
+	st = sq_prepare(store,
 			   "UPDATE mailbox_sync SET status = 'pending', reason = NULL, failures = 0, "
 			   "next_attempt_at = NULL, updated_at = ? WHERE mailbox_id = ? AND status <> 'completed'",
 			   error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, now);
+	sq_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	return store_step_done(store, st, error, "resetting a mailbox's status");
+	return sq_step_done(store, st, error, "resetting a mailbox's status");
 }
 
 static gboolean
 mb_activate_txn(Store *store, gpointer data, GError **error)
 {
 	gint64 id = *(gint64 *)data;
-	g_autoptr(StoreMailbox) m = store_mailbox_get(store, id, error);
+	g_autoptr(StoreMailbox) m = sq_mailbox_get(store, id, error);
 	if (!m)
 		return FALSE;
-	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET active = 0 WHERE user_id = ? AND id <> ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "UPDATE mailboxes SET active = 0 WHERE user_id = ? AND id <> ?", error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, m->user_id);
+	sq_bind_text(st, 1, m->user_id);
 	sqlite3_bind_int64(st, 2, id);
-	if (!store_step_done(store, st, error, "deactivating the user's other mailboxes"))
+	if (!sq_step_done(store, st, error, "deactivating the user's other mailboxes"))
 		return FALSE;
-	st = store_prepare(store, "UPDATE mailboxes SET active = 1 WHERE id = ?", error);
+	st = sq_prepare(store, "UPDATE mailboxes SET active = 1 WHERE id = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, error, "activating a mailbox") && mb_config_changed(store, id, error);
+	return sq_step_done(store, st, error, "activating a mailbox") && mb_config_changed(store, id, error);
 }
 
 gboolean
-store_mailbox_activate(Store *store, gint64 id, GError **error)
+sq_mailbox_activate(Store *store, gint64 id, GError **error)
 {
 	return mb_in_txn(store, mb_activate_txn, &id, error);
 }
 
 gboolean
-store_mailbox_deactivate(Store *store, gint64 id, GError **error)
+sq_mailbox_deactivate(Store *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET active = 0 WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "UPDATE mailboxes SET active = 0 WHERE id = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, error, "deactivating a mailbox") && mb_changed_one(store, id, error);
+	return sq_step_done(store, st, error, "deactivating a mailbox") && mb_changed_one(store, id, error);
 }
 
 gboolean
-store_mailbox_remove(Store *store, gint64 id, GError **error)
+sq_mailbox_remove(Store *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "DELETE FROM mailboxes WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "DELETE FROM mailboxes WHERE id = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	return store_step_done(store, st, error, "removing a mailbox") && mb_changed_one(store, id, error);
+	return sq_step_done(store, st, error, "removing a mailbox") && mb_changed_one(store, id, error);
 }
 
 typedef struct {
@@ -294,29 +264,29 @@ static gboolean
 mb_secret_txn(Store *store, gpointer data, GError **error)
 {
 	MbSecret *s = data;
-	sqlite3_stmt *st = store_prepare(store, "UPDATE mailboxes SET secret = ? WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "UPDATE mailboxes SET secret = ? WHERE id = ?", error);
 	if (!st)
 		return FALSE;
 	gsize len = 0;
 	const void *p = g_bytes_get_data(s->secret, &len);
 	sqlite3_bind_blob64(st, 1, p ? p : "", len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, s->id);
-	return store_step_done(store, st, error, "storing a mailbox secret") && mb_changed_one(store, s->id, error) &&
+	return sq_step_done(store, st, error, "storing a mailbox secret") && mb_changed_one(store, s->id, error) &&
 	       mb_config_changed(store, s->id, error);
 }
 
 gboolean
-store_mailbox_set_secret(Store *store, gint64 id, GBytes *secret, GError **error)
+sq_mailbox_set_secret(Store *store, gint64 id, GBytes *secret, GError **error)
 {
 	MbSecret s = { id, secret };
 	return mb_in_txn(store, mb_secret_txn, &s, error);
 }
 
 gboolean
-store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **error)
+sq_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **error)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "SELECT status, done, total, reason, failures, next_attempt_at, last_sync_at, "
 					 "first_sync_completed_at, confirmation_sent_at FROM mailbox_sync "
 					 "WHERE mailbox_id = ?",
@@ -326,10 +296,10 @@ store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **
 	sqlite3_bind_int64(st, 1, id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		out->status = store_col_dup(st, 0, NULL);
+		out->status = sq_col_dup(st, 0, NULL);
 		out->done = sqlite3_column_int64(st, 1);
 		out->total = sqlite3_column_int64(st, 2);
-		out->reason = store_col_dup(st, 3, NULL);
+		out->reason = sq_col_dup(st, 3, NULL);
 		out->failures = sqlite3_column_int(st, 4);
 		out->next_attempt_at = mb_col_time(st, 5);
 		out->last_sync_at = mb_col_time(st, 6);
@@ -340,14 +310,14 @@ store_mailbox_sync_get(Store *store, gint64 id, StoreMailboxSync *out, GError **
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, "reading a mailbox's status");
+		return sq_fail(store, error, "reading a mailbox's status");
 	return TRUE;
 }
 
 gboolean
-store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GError **error)
+sq_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store,
 		"INSERT INTO mailbox_sync(mailbox_id, status, done, total, reason, failures, next_attempt_at, "
 		"last_sync_at, first_sync_completed_at, confirmation_sent_at, updated_at) "
@@ -361,44 +331,44 @@ store_mailbox_sync_set(Store *store, gint64 id, const StoreMailboxSync *s, GErro
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, s->status ? s->status : "pending");
+	sq_bind_text(st, 2, s->status ? s->status : "pending");
 	sqlite3_bind_int64(st, 3, s->done);
 	sqlite3_bind_int64(st, 4, s->total);
-	store_bind_text(st, 5, s->reason);
+	sq_bind_text(st, 5, s->reason);
 	sqlite3_bind_int(st, 6, s->failures);
 	mb_bind_time(st, 7, s->next_attempt_at);
 	mb_bind_time(st, 8, s->last_sync_at);
 	mb_bind_time(st, 9, s->first_sync_completed_at);
 	mb_bind_time(st, 10, s->confirmation_sent_at);
-	store_bind_text(st, 11, now);
-	return store_step_done(store, st, error, "writing a mailbox's status");
+	sq_bind_text(st, 11, now);
+	return sq_step_done(store, st, error, "writing a mailbox's status");
 }
 
 gboolean
-store_mailbox_folder_get(Store *store, gint64 id, const char *folder, gboolean *found, gint64 *uidvalidity,
+sq_mailbox_folder_get(Store *store, gint64 id, const char *folder, gboolean *found, gint64 *uidvalidity,
 			 gint64 *last_uid, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store, "SELECT uidvalidity, last_uid FROM mailbox_folders WHERE mailbox_id = ? AND name = ?", error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, folder);
+	sq_bind_text(st, 2, folder);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	*uidvalidity = *found ? sqlite3_column_int64(st, 0) : 0;
 	*last_uid = *found ? sqlite3_column_int64(st, 1) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, "reading a folder cursor");
+		return sq_fail(store, error, "reading a folder cursor");
 	return TRUE;
 }
 
 gboolean
-store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uidvalidity, gint64 last_uid,
+sq_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uidvalidity, gint64 last_uid,
 			 GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT INTO mailbox_folders(mailbox_id, name, uidvalidity, last_uid, synced_at) "
 					 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(mailbox_id, name) DO UPDATE SET "
 					 "uidvalidity = ?3, last_uid = ?4, synced_at = ?5",
@@ -407,66 +377,66 @@ store_mailbox_folder_set(Store *store, gint64 id, const char *folder, gint64 uid
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, folder);
+	sq_bind_text(st, 2, folder);
 	sqlite3_bind_int64(st, 3, uidvalidity);
 	sqlite3_bind_int64(st, 4, last_uid);
-	store_bind_text(st, 5, now);
-	return store_step_done(store, st, error, "writing a folder cursor");
+	sq_bind_text(st, 5, now);
+	return sq_step_done(store, st, error, "writing a folder cursor");
 }
 
 GHashTable *
-store_mailbox_uidls(Store *store, gint64 id, GError **error)
+sq_mailbox_uidls(Store *store, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT uidl FROM mailbox_pop3_uidls WHERE mailbox_id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT uidl FROM mailbox_pop3_uidls WHERE mailbox_id = ?", error);
 	if (!st)
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
 	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_hash_table_add(set, store_col_dup(st, 0, NULL));
+		g_hash_table_add(set, sq_col_dup(st, 0, NULL));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		g_hash_table_unref(set);
-		store_fail(store, error, "reading POP3 UIDLs");
+		sq_fail(store, error, "reading POP3 UIDLs");
 		return NULL;
 	}
 	return set;
 }
 
 gboolean
-store_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error)
+sq_mailbox_uidl_add(Store *store, gint64 id, const char *uidl, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store, "INSERT OR IGNORE INTO mailbox_pop3_uidls(mailbox_id, uidl, retrieved_at) VALUES (?, ?, ?)",
 		error);
 	if (!st)
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, uidl);
-	store_bind_text(st, 3, now);
-	return store_step_done(store, st, error, "recording a POP3 UIDL");
+	sq_bind_text(st, 2, uidl);
+	sq_bind_text(st, 3, now);
+	return sq_step_done(store, st, error, "recording a POP3 UIDL");
 }
 
 gboolean
-store_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **error)
+sq_mailbox_uidl_deleted(Store *store, gint64 id, const char *uidl, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store, "UPDATE mailbox_pop3_uidls SET deleted_at = ? WHERE mailbox_id = ? AND uidl = ?", error);
 	if (!st)
 		return FALSE;
 	g_autofree char *now = common_iso8601(common_now());
-	store_bind_text(st, 1, now);
+	sq_bind_text(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	store_bind_text(st, 3, uidl);
-	return store_step_done(store, st, error, "recording a POP3 deletion");
+	sq_bind_text(st, 3, uidl);
+	return sq_step_done(store, st, error, "recording a POP3 deletion");
 }
 
 GPtrArray *
-store_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error)
+sq_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "SELECT uidl FROM mailbox_pop3_uidls WHERE mailbox_id = ? AND deleted_at IS NULL "
 					 "AND retrieved_at < ?",
 					 error);
@@ -474,52 +444,52 @@ store_mailbox_uidls_older(Store *store, gint64 id, gint64 before, GError **error
 		return NULL;
 	sqlite3_bind_int64(st, 1, id);
 	mb_bind_time(st, 2, before);
-	return store_collect(store, st, store_row_text, g_free, error, "reading POP3 UIDLs");
+	return sq_collect(store, st, sq_row_text, g_free, error, "reading POP3 UIDLs");
 }
 
 gboolean
-store_mailbox_budget_get(Store *store, gint64 id, const char *day, guint64 *bytes, GError **error)
+sq_mailbox_budget_get(Store *store, gint64 id, const char *day, guint64 *bytes, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT bytes FROM mailbox_budget WHERE mailbox_id = ? AND day = ?",
+	sqlite3_stmt *st = sq_prepare(store, "SELECT bytes FROM mailbox_budget WHERE mailbox_id = ? AND day = ?",
 					 error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, day);
+	sq_bind_text(st, 2, day);
 	int rc = sqlite3_step(st);
 	*bytes = rc == SQLITE_ROW ? (guint64)sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(store, error, "reading the daily budget");
+		return sq_fail(store, error, "reading the daily budget");
 	return TRUE;
 }
 
 gboolean
-store_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes, GError **error)
+sq_mailbox_budget_add(Store *store, gint64 id, const char *day, guint64 bytes, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store,
+	sqlite3_stmt *st = sq_prepare(store,
 					 "INSERT INTO mailbox_budget(mailbox_id, day, bytes) VALUES (?1, ?2, ?3) "
 					 "ON CONFLICT(mailbox_id, day) DO UPDATE SET bytes = bytes + ?3",
 					 error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_int64(st, 1, id);
-	store_bind_text(st, 2, day);
+	sq_bind_text(st, 2, day);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes);
-	return store_step_done(store, st, error, "counting the daily budget");
+	return sq_step_done(store, st, error, "counting the daily budget");
 }
 
 gboolean
-store_user_activity(Store *store, const char *user_id, char **email, gint64 *last_active_at, GError **error)
+sq_user_activity(Store *store, const char *user_id, char **email, gint64 *last_active_at, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, "SELECT email, last_active_at FROM users WHERE id = ?", error);
+	sqlite3_stmt *st = sq_prepare(store, "SELECT email, last_active_at FROM users WHERE id = ?", error);
 	if (!st)
 		return FALSE;
-	store_bind_text(st, 1, user_id);
+	sq_bind_text(st, 1, user_id);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (email)
-			*email = store_col_dup(st, 0, NULL);
+			*email = sq_col_dup(st, 0, NULL);
 		if (last_active_at)
 			*last_active_at = mb_col_time(st, 1);
 	}
@@ -529,19 +499,19 @@ store_user_activity(Store *store, const char *user_id, char **email, gint64 *las
 		return FALSE;
 	}
 	if (rc != SQLITE_ROW)
-		return store_fail(store, error, "reading a user");
+		return sq_fail(store, error, "reading a user");
 	return TRUE;
 }
 
 /* ---- export ---- */
 
 gboolean
-store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFunc func, gpointer user_data,
+sq_export_user(Store *store, const char *user_id, gint64 since, StoreExportFunc func, gpointer user_data,
 		  GError **error)
 {
 	/* One row per message (a message seen through several sources is
 	 * exported once), in the order it was first received. */
-	sqlite3_stmt *st = store_prepare(
+	sqlite3_stmt *st = sq_prepare(
 		store,
 		"SELECT s.message, min(s.received_at) AS first_at, r.bytes, "
 		"  coalesce((SELECT envelope_from FROM sources e WHERE e.message = s.message "
@@ -554,8 +524,8 @@ store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFu
 	if (!st)
 		return FALSE;
 	g_autofree char *since_s = since > 0 ? common_iso8601(since) : g_strdup("");
-	store_bind_text(st, 1, user_id);
-	store_bind_text(st, 2, since_s);
+	sq_bind_text(st, 1, user_id);
+	sq_bind_text(st, 2, since_s);
 	int rc;
 	gboolean ok = TRUE;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -565,6 +535,6 @@ store_export_user(Store *store, const char *user_id, gint64 since, StoreExportFu
 	}
 	sqlite3_reset(st);
 	if (ok && rc != SQLITE_DONE)
-		return store_fail(store, error, "exporting messages");
+		return sq_fail(store, error, "exporting messages");
 	return ok;
 }

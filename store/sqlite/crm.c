@@ -1,12 +1,12 @@
 /* CRM records as `bccdrop import` writes them: users with their addresses
  * and excluded domains, stages, contacts with addresses, deals with contacts.
  * Each put is an upsert by CRM id whose lists replace the stored ones. */
-#include "store/store.h"
+#include "store/sqlite/sqlite.h"
 
 #include <string.h>
 
 #include "common/common.h"
-#include "store/store-internal.h"
+#include "store/sqlite/sqlite.h"
 
 static const char *const exists_sql[] = {
 	[STORE_CRM_USER] = "SELECT 1 FROM users WHERE id = ?",
@@ -19,58 +19,58 @@ static const char *const exists_sql[] = {
 static sqlite3_stmt *
 prepare_id(Store *store, const char *sql, const char *id, GError **error)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, error);
+	sqlite3_stmt *st = sq_prepare(store, sql, error);
 	if (st)
-		store_bind_text(st, 1, id);
+		sq_bind_text(st, 1, id);
 	return st;
 }
 
 gboolean
-store_crm_exists(Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error)
+sq_crm_exists(Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error)
 {
 	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(exists_sql), FALSE);
 	*found = FALSE;
 	sqlite3_stmt *st = prepare_id(store, exists_sql[kind], id, error);
 	g_autofree char *one = NULL;
-	if (!st || !store_fetch_one(store, st, store_row_text, (gpointer *)&one, error, "looking up a record"))
+	if (!st || !sq_fetch_one(store, st, sq_row_text, (gpointer *)&one, error, "looking up a record"))
 		return FALSE;
 	*found = one != NULL;
 	return TRUE;
 }
 
 gboolean
-store_crm_address_user(Store *store, const char *key, char **user_id, GError **error)
+sq_crm_address_user(Store *store, const char *key, char **user_id, GError **error)
 {
 	*user_id = NULL;
 	sqlite3_stmt *st = prepare_id(store, "SELECT user_id FROM user_addresses WHERE address_key = ?", key, error);
-	return st && store_fetch_one(store, st, store_row_text, (gpointer *)user_id, error, "reading user addresses");
+	return st && sq_fetch_one(store, st, sq_row_text, (gpointer *)user_id, error, "reading user addresses");
 }
 
 GPtrArray *
-store_crm_user_keys(Store *store, const char *user_id, GError **error)
+sq_crm_user_keys(Store *store, const char *user_id, GError **error)
 {
 	sqlite3_stmt *st = prepare_id(store, "SELECT address_key FROM user_addresses WHERE user_id = ?", user_id, error);
-	return st ? store_collect(store, st, store_row_text, g_free, error, "reading addresses") : NULL;
+	return st ? sq_collect(store, st, sq_row_text, g_free, error, "reading addresses") : NULL;
 }
 
 GPtrArray *
-store_crm_contact_keys(Store *store, const char *contact_id, GError **error)
+sq_crm_contact_keys(Store *store, const char *contact_id, GError **error)
 {
 	sqlite3_stmt *st =
 		prepare_id(store, "SELECT address_key FROM contact_addresses WHERE contact_id = ?", contact_id, error);
-	return st ? store_collect(store, st, store_row_text, g_free, error, "reading addresses") : NULL;
+	return st ? sq_collect(store, st, sq_row_text, g_free, error, "reading addresses") : NULL;
 }
 
 /* Run SQL with VALUES[0..N) bound as text (NULL as SQL NULL). */
 static gboolean
 run(Store *store, const char *sql, const char *const *values, guint n, GError **error, const char *context)
 {
-	sqlite3_stmt *st = store_prepare(store, sql, error);
+	sqlite3_stmt *st = sq_prepare(store, sql, error);
 	if (!st)
 		return FALSE;
 	for (guint i = 0; i < n; i++)
-		store_bind_text(st, (int)i + 1, values[i]);
-	return store_step_done(store, st, error, context);
+		sq_bind_text(st, (int)i + 1, values[i]);
+	return sq_step_done(store, st, error, context);
 }
 
 /* Run SQL (a list insert) once per item of ITEMS, bound after ID. */
@@ -119,7 +119,7 @@ user_aliases(Store *store, const StoreCrmUser *u, GError **error)
 }
 
 gboolean
-store_crm_put_user(Store *store, const StoreCrmUser *u, GError **error)
+sq_crm_put_user(Store *store, const StoreCrmUser *u, GError **error)
 {
 	g_autofree char *now = common_iso8601(common_now());
 	g_autofree char *last_active = time_or_null(u->last_active_at);
@@ -140,7 +140,7 @@ store_crm_put_user(Store *store, const StoreCrmUser *u, GError **error)
 }
 
 gboolean
-store_crm_put_stage(Store *store, const StoreCrmStage *s, GError **error)
+sq_crm_put_stage(Store *store, const StoreCrmStage *s, GError **error)
 {
 	g_autofree char *prob = percent_or_null(s->probability);
 	const char *v[] = { s->name, prob };
@@ -165,7 +165,7 @@ contact_addresses(Store *store, const StoreCrmContact *c, GError **error)
 }
 
 gboolean
-store_crm_put_contact(Store *store, const StoreCrmContact *c, GError **error)
+sq_crm_put_contact(Store *store, const StoreCrmContact *c, GError **error)
 {
 	g_autofree char *now = common_iso8601(common_now());
 	const char *v[] = { c->id, c->kind, c->name, c->owner_id, now };
@@ -180,7 +180,7 @@ store_crm_put_contact(Store *store, const StoreCrmContact *c, GError **error)
 }
 
 gboolean
-store_crm_put_deal(Store *store, const StoreCrmDeal *d, GError **error)
+sq_crm_put_deal(Store *store, const StoreCrmDeal *d, GError **error)
 {
 	g_autofree char *prob = percent_or_null(d->probability);
 	g_autofree char *modified = common_iso8601(d->modified_at);

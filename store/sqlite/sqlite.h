@@ -1,12 +1,29 @@
-/* Internal to store/ (and its tests): the statement helpers its files
- * share, and the SQL of a decision, named so that tests/unit/test-store.c
- * can check with EXPLAIN QUERY PLAN that each statement is index-backed.
- * Nothing above store/ includes this header. */
-#ifndef BCCDROP_STORE_INTERNAL_H
-#define BCCDROP_STORE_INTERNAL_H
+/* Internal to store/sqlite/ (and its white-box tests): the SQLite backend's
+ * connection, the statement helpers its files share, and the SQL of a
+ * decision, named so that tests/unit/test-store.c can check with EXPLAIN
+ * QUERY PLAN that each statement is index-backed. */
+#ifndef BCCDROP_STORE_SQLITE_H
+#define BCCDROP_STORE_SQLITE_H
+
 #include <sqlite3.h>
 
-#include "store/store.h"
+#include "store/backend.h"
+
+#define STORE_BACKEND_PREFIX(name) sq_##name
+STORE_OPS(STORE_BACKEND_PROTO, STORE_BACKEND_VPROTO)
+
+Store *sq_open(const char *path, const StoreOptions *options, GError **error);
+
+/* Prepared-statement cache: the statement is reset and its bindings
+ * cleared; do not finalize it. */
+sqlite3_stmt *sq_prepare(Store *store, const char *sql, GError **error);
+/* Bind S as text, or NULL when S is NULL. */
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Run SQL without results (no parameters: schema-free statements only). */
+gboolean sq_exec(Store *store, const char *sql, GError **error);
+/* Turn the connection's last error into a GError with CONTEXT prepended. */
+gboolean sq_fail(Store *store, GError **error, const char *context);
+sqlite3 *sq_handle(Store *store);
 
 #define STORE_SQL_SOURCES \
 	"SELECT kind, owner_user_id, dropbox FROM sources WHERE message = ? ORDER BY id"
@@ -54,30 +71,31 @@
 
 /* Step ST once (its rows, if any, are not needed) and reset it; a failure
  * becomes a GError naming CONTEXT. */
-gboolean store_step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context);
+gboolean sq_step_done(Store *store, sqlite3_stmt *st, GError **error, const char *context);
 
 /* Column I of the current row as a new string, or a copy of IF_NULL (which
  * may be NULL) when the column is SQL NULL. */
-char *store_col_dup(sqlite3_stmt *st, int i, const char *if_null);
+char *sq_col_dup(sqlite3_stmt *st, int i, const char *if_null);
 
 /* Finish a SELECT loop whose last step returned RC and reset ST: SQLITE_DONE
  * is success. */
-gboolean store_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context);
+gboolean sq_rows_end(Store *store, sqlite3_stmt *st, int rc, GError **error, const char *context);
 
 /* Builds one caller-owned record from the current row. */
 typedef gpointer (*StoreRowFunc)(sqlite3_stmt *st);
 
 /* A StoreRowFunc: column 0 as a new string (NULL for SQL NULL). */
-gpointer store_row_text(sqlite3_stmt *st);
+gpointer sq_row_text(sqlite3_stmt *st);
 
 /* Step ST to its end, ROW(st) of each row into a new array freeing with
  * FREE_FUNC; ST is reset. NULL on error. */
-GPtrArray *store_collect(Store *store, sqlite3_stmt *st, StoreRowFunc row, GDestroyNotify free_func,
+GPtrArray *sq_collect(Store *store, sqlite3_stmt *st, StoreRowFunc row, GDestroyNotify free_func,
 			 GError **error, const char *context);
 /* The same for a single-column integer result (rowids). */
-GArray *store_collect_ids(Store *store, sqlite3_stmt *st, GError **error, const char *context);
+GArray *sq_collect_ids(Store *store, sqlite3_stmt *st, GError **error, const char *context);
 /* At most one row: *OUT is ROW(st), or NULL when there is none. */
-gboolean store_fetch_one(Store *store, sqlite3_stmt *st, StoreRowFunc row, gpointer *out, GError **error,
+gboolean sq_fetch_one(Store *store, sqlite3_stmt *st, StoreRowFunc row, gpointer *out, GError **error,
 			 const char *context);
+
 
 #endif
