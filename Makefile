@@ -153,6 +153,7 @@ install: all
 # flags from dpkg-buildflags); DEB_DIR receives the .deb.
 DEB_DIR ?= $(B)
 deb:
+	debian/rules clean
 	DEB_DIR=$(abspath $(DEB_DIR)) $(if $(filter 0,$(shell id -u)),,fakeroot) debian/rules binary
 	@ls $(DEB_DIR)/bccdrop_$(VERSION)_*.deb
 
