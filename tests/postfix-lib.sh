@@ -37,7 +37,7 @@ pf_require() {
 # The socket lives where the package puts it, in a directory of the Postfix
 # queue (PF_SPOOL, used by the first pf_setup), owned by the milter's user
 # and the postfix group.
-PF_SPOOL=$WORK/spool
+PF_SPOOL=${PF_SPOOL:-$WORK/spool}
 PF_SPOOL_USED=
 milter_setup() {
 	MDIR=$WORK/milter
@@ -139,9 +139,10 @@ sink_count() {	# REGEX: how many delivered messages match it (grep -E, per file)
 # pf_setup NAME [key=value ...]: a Postfix whose smtpd listens on a free
 # port, runs the milter in smtpd and for sendmail(1) submissions, and relays
 # everything to the sink.
-# The shipped snippet's milter lines: the tests run what the docs tell admins.
+# The shipped snippet's milter lines: the tests run what the docs tell admins
+# (PF_SNIPPET: another copy of it, e.g. the installed package's).
 pf_snippet_milters() {
-	grep -E '^(smtpd_milters|non_smtpd_milters) *=' "$TOP/contrib/postfix/main.cf.snippet"
+	grep -E '^(smtpd_milters|non_smtpd_milters) *=' "${PF_SNIPPET:-$TOP/contrib/postfix/main.cf.snippet}"
 }
 
 pf_setup() {
