@@ -39,7 +39,7 @@ DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libsqlite3-dev sqlite3 libmilter-dev miltertest postfix \
 	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
 	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
-	debhelper dpkg-dev fakeroot lintian mandoc systemd
+	debhelper dpkg-dev fakeroot lintian mandoc man-db systemd
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -79,6 +79,10 @@ $(B)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC/SAN  $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The programs print BCCDROP_VERSION: a new changelog entry rebuilds them.
+VERSION_OBJS := cli/main.o milter/main.o poll/main.o
+$(addprefix $(B)/obj/,$(VERSION_OBJS)) $(addprefix $(B)/asan/obj/,$(VERSION_OBJS)): debian/changelog
 
 LIB_OBJS      := $(addprefix $(B)/obj/,$(LIB_SRCS:.c=.o))
 ASAN_LIB_OBJS := $(addprefix $(B)/asan/obj/,$(LIB_SRCS:.c=.o))
