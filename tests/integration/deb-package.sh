@@ -114,6 +114,8 @@ else
 	is "  and the contact's copy delivered" "$(sink_count 'deb-1@corp\.example')" 1
 	milter_stop
 	pf_stop pkg
+	# The system spool keeps no trace of the private instance's listener.
+	rm -f "/var/spool/postfix/pid/inet.127.0.0.1:${PF_PORT[pkg]}"
 fi
 
 out=$(dpkg -r bccdrop 2>&1)
