@@ -1,19 +1,31 @@
 # bccdrop: CRM mail capture (milter + mailbox poller) into SQLite.
 #
+#   make          build the three programs into build/bin (the default goal)
 #   make demo     build, then run the end-to-end demo on embedded defaults
 #   make check    install Debian build/test packages (as root), build, run every test
 #   make bench    run the benchmarks under bench/
-#   make install  install binaries, man pages and contrib files (PREFIX, DESTDIR)
+#   make install  install binaries, man pages, units and contrib files (PREFIX, DESTDIR)
+#   make deb      build the Debian package $(B)/bccdrop_VERSION_ARCH.deb (debian/)
 #
 # Each folder contributes its sources through its own module.mk; everything
 # that is not a program's main() goes into $(B)/libbccdrop.a.
+
+# The module.mk files define targets of their own: `make` alone must still
+# build the programs.
+.DEFAULT_GOAL := all
+# One version for the programs and the package: debian/changelog's.
+VERSION  := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   ?= $(PREFIX)/bin
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/bccdrop
 SYSCONFDIR ?= /etc
+# Debian 12 still keeps packaged units in /lib (not /usr/lib).
+UNITDIR  ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 # B: the build directory (a separate one lets several trees build side by side).
 B        ?= build
@@ -27,14 +39,15 @@ DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libsqlite3-dev sqlite3 libmilter-dev miltertest postfix \
 	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
 	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
-	tzdata
+	tzdata \
+	debhelper dpkg-dev fakeroot lintian mandoc man-db systemd
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
 # libetpan's .pc carries a Debian linker spec that is not for us; keep its -l flags only.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(filter -l% -L% -pthread,$(shell $(PKG_CONFIG) --libs $(PKGS))) -lpthread
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(WARN) -I. $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DBCCDROP_VERSION='"$(VERSION)"' -g $(WARN) -I. $(PKG_CFLAGS)
 OPT_CFLAGS  ?= -O2
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -62,12 +75,16 @@ Q := $(if $(V),,@)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
-	$(Q)$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC/SAN  $<")
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN_FLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The programs print BCCDROP_VERSION: a new changelog entry rebuilds them.
+VERSION_OBJS := cli/main.o milter/main.o poll/main.o
+$(addprefix $(B)/obj/,$(VERSION_OBJS)) $(addprefix $(B)/asan/obj/,$(VERSION_OBJS)): debian/changelog
 
 LIB_OBJS      := $(addprefix $(B)/obj/,$(LIB_SRCS:.c=.o))
 ASAN_LIB_OBJS := $(addprefix $(B)/asan/obj/,$(LIB_SRCS:.c=.o))
@@ -99,7 +116,7 @@ ASAN_BIN_TARGETS  := $(addprefix $(B)/asan/bin/,$(PROGRAMS))
 TEST_TARGETS      := $(addprefix $(B)/tests/,$(UNIT_TESTS)) $(addprefix $(B)/asan/tests/,$(UNIT_TESTS))
 BENCH_TARGETS     := $(addprefix $(B)/bench/,$(BENCHES))
 
-.PHONY: all check check-run deps demo bench install clean tests
+.PHONY: all check check-run deps demo bench install clean tests deb
 all: $(BIN_TARGETS)
 
 tests: $(BIN_TARGETS) $(ASAN_BIN_TARGETS) $(TEST_TARGETS) $(BENCH_TARGETS)
@@ -121,16 +138,30 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_TARGETS)
 	@bench/run.sh
 
+# Units name the installed programs: @SBINDIR@ is filled in here.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man,1 5 8) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/bccdrop $(DESTDIR)$(PREFIX)/share/bccdrop
 	install -m 0755 $(B)/bin/bccdrop $(DESTDIR)$(BINDIR)/bccdrop
 	for p in $(filter-out bccdrop,$(PROGRAMS)); do \
 		install -m 0755 $(B)/bin/$$p $(DESTDIR)$(SBINDIR)/$$p; done
-	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+	for s in 1 5 8; do install -m 0644 docs/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	for u in contrib/systemd/*.service.in; do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u .in); done
+	install -m 0644 contrib/systemd/tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/bccdrop.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf ] || \
 		install -m 0640 contrib/bccdrop.conf $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf
 	cp -R contrib $(DESTDIR)$(PREFIX)/share/bccdrop/
+
+# The package is built from this tree with its own build directory (release
+# flags from dpkg-buildflags); DEB_DIR receives the .deb.
+DEB_DIR ?= $(B)
+deb:
+	debian/rules clean
+	DEB_DIR=$(abspath $(DEB_DIR)) $(if $(filter 0,$(shell id -u)),,fakeroot) debian/rules binary
+	@ls $(DEB_DIR)/bccdrop_$(VERSION)_*.deb
 
 clean:
 	rm -rf $(B) demo

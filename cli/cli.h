@@ -3,25 +3,35 @@
 #define BCCDROP_CLI_H
 
 #include <glib.h>
+#include <sysexits.h>
 
 #include "capture/capture.h"
 #include "common/common.h"
 #include "store/store.h"
 
-/* Exit statuses. */
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+/* Exit statuses: sysexits(3) where a script or an MTA acts on the
+ * difference (retry later, fix the configuration, fix the command line). */
+enum {
+	CLI_OK = 0,
+	CLI_FAILED = 1,
+	CLI_USAGE = EX_USAGE,
+	CLI_TEMPFAIL = EX_TEMPFAIL, /* the database is locked: try again */
+	CLI_CONFIG = EX_CONFIG,	    /* the configuration file is missing or wrong */
+};
 
 typedef struct {
-	char *db_path;	   /* --db, else [store] database */
+	char *db_path;	   /* --db (before or after the command), else [store] database */
 	char *config_path; /* -c */
 	CommonConfig *config;
 	Store *store; /* opened on first use */
+	int status;   /* a more precise exit status for a failure of cli_parse/cli_store, else 0 */
 } Cli;
 
 typedef int (*CliCommandFunc)(Cli *cli, int argc, char **argv);
 
 /* Parse a command's options (ENTRIES may be NULL) plus the common --db and
- * -c, then load the configuration. Prints the error and returns FALSE. */
+ * -c (given here, they replace those given before the command), then load
+ * the configuration. Prints the error and returns FALSE. */
 gboolean cli_parse(Cli *cli, int *argc, char ***argv, const GOptionEntry *entries, const char *params,
 		   const char *summary);
 /* The database, opened (and migrated) on first use; NULL after printing why. */

@@ -1,4 +1,5 @@
-/* bccdrop COMMAND [OPTIONS]: dispatch, common options, shared helpers. */
+/* bccdrop [--db PATH] [-c CONFIG] COMMAND [OPTIONS]: dispatch, common
+ * options, shared helpers. */
 #include "cli/cli.h"
 
 #include <locale.h>
@@ -42,16 +43,51 @@ cli_is_tty(void)
 	return isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
 }
 
+/* A value given after the command replaces one given before it. */
+static void
+cli_take(char **field, char **value)
+{
+	if (!*value)
+		return;
+	g_free(*field);
+	*field = g_steal_pointer(value);
+}
+
+/* One line naming what to do: an error from GKeyFile alone ("No such file")
+ * leaves a new admin guessing. */
+static gboolean
+cli_load_config(Cli *cli)
+{
+	g_autoptr(GError) error = NULL;
+	if (cli->config_path && !g_file_test(cli->config_path, G_FILE_TEST_EXISTS)) {
+		cli_error("configuration file %s does not exist (the bccdrop package installs %s; from source: make "
+			  "install)", cli->config_path, COMMON_DEFAULT_CONFIG);
+		cli->status = CLI_CONFIG;
+		return FALSE;
+	}
+	common_config_free(cli->config);
+	cli->config = common_config_load(cli->config_path, &error);
+	if (!cli->config) {
+		cli_error("%s", error->message);
+		cli->status = CLI_CONFIG;
+		return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean
 cli_parse(Cli *cli, int *argc, char ***argv, const GOptionEntry *entries, const char *params, const char *summary)
 {
+	g_autofree char *db = NULL, *config = NULL;
 	const GOptionEntry common[] = {
-		{ "db", 0, 0, G_OPTION_ARG_FILENAME, &cli->db_path, "Database file (default: [store] database)", "PATH" },
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cli->config_path,
+		{ "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database file (default: [store] database)", "PATH" },
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
 		  "Configuration file (default " COMMON_DEFAULT_CONFIG ")", "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
-	/* GOptionContext already prints argv[0] (the command name) first. */
+	/* --help prints the program name first: make it the command's name
+	 * (the options before the command already set it to "bccdrop"). */
+	g_set_prgname((*argv)[0]);
 	g_autoptr(GOptionContext) ctx = g_option_context_new(params ? params : "");
 	g_option_context_set_summary(ctx, summary);
 	if (entries)
@@ -62,12 +98,10 @@ cli_parse(Cli *cli, int *argc, char ***argv, const GOptionEntry *entries, const 
 		cli_error("%s: %s (see --help)", (*argv)[0], error->message);
 		return FALSE;
 	}
-	common_config_free(cli->config);
-	cli->config = common_config_load(cli->config_path, &error);
-	if (!cli->config) {
-		cli_error("%s", error->message);
+	cli_take(&cli->db_path, &db);
+	cli_take(&cli->config_path, &config);
+	if (!cli_load_config(cli))
 		return FALSE;
-	}
 	if (!cli->db_path)
 		cli->db_path = g_strdup(cli->config->database);
 	return TRUE;
@@ -81,8 +115,11 @@ cli_store(Cli *cli)
 	StoreOptions o = { cli->config->busy_timeout_ms, !strcmp(cli->config->synchronous, "full"), FALSE };
 	g_autoptr(GError) error = NULL;
 	cli->store = store_open(cli->db_path, &o, &error);
-	if (!cli->store)
+	if (!cli->store) {
 		cli_error("%s", error->message);
+		if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY))
+			cli->status = CLI_TEMPFAIL;
+	}
 	return cli->store;
 }
 
@@ -109,40 +146,105 @@ cli_message_arg(Cli *cli, const char *arg, gint64 *message)
 	return TRUE;
 }
 
+static const CliCommand *
+cli_find_command(const char *name)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: bccdrop COMMAND [--db PATH] [-c CONFIG] [OPTIONS] [ARGS]\n\ncommands:\n");
+	fprintf(out, "usage: bccdrop [--db PATH] [-c CONFIG] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'bccdrop COMMAND --help' describes a command.\n");
+	fprintf(out, "\n'bccdrop help COMMAND' describes a command; bccdrop(1) has them all.\n");
+}
+
+/* The options before the command. Strict POSIX: parsing stops at the
+ * command name, so the command's own options are left for it. */
+static gboolean
+cli_parse_global(Cli *cli, int *argc, char ***argv, GError **error)
+{
+	gboolean version = FALSE, help = FALSE;
+	const GOptionEntry entries[] = {
+		{ "db", 0, 0, G_OPTION_ARG_FILENAME, &cli->db_path, NULL, NULL },
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cli->config_path, NULL, NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, NULL, NULL },
+		{ "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_option_context_set_help_enabled(ctx, FALSE);
+	g_option_context_set_strict_posix(ctx, TRUE);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, argc, argv, error))
+		return FALSE;
+	if (version)
+		printf("bccdrop %s\n", BCCDROP_VERSION);
+	else if (help)
+		usage(stdout);
+	return !version && !help;
+}
+
+/* "help" alone is the command list; "help COMMAND" is COMMAND --help. */
+static int
+cli_help(Cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	const CliCommand *cmd = cli_find_command(argv[1]);
+	if (!cmd) {
+		cli_error("help: unknown command '%s'", argv[1]);
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	char *args[] = { argv[1], (char *)"--help", NULL };
+	return cmd->func(cli, 2, args);
+}
+
+static int
+cli_run(Cli *cli, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (!strcmp(argv[1], "help"))
+		return cli_help(cli, argc - 1, argv + 1);
+	const CliCommand *cmd = cli_find_command(argv[1]);
+	if (!cmd) {
+		cli_error("unknown command '%s' (bccdrop help lists them)", argv[1]);
+		return CLI_USAGE;
+	}
+	common_log_init("bccdrop", FALSE, g_getenv("BCCDROP_LOG_LEVEL") ? g_getenv("BCCDROP_LOG_LEVEL") : "warning");
+	capture_init();
+	int rc = cmd->func(cli, argc - 1, argv + 1);
+	capture_shutdown();
+	return rc != CLI_OK && cli->status ? cli->status : rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	const CliCommand *cmd = NULL;
-	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			cmd = &commands[i];
-	if (!cmd) {
-		cli_error("unknown command '%s'", argv[1]);
-		usage(stderr);
-		return CLI_USAGE;
-	}
-	common_log_init("bccdrop", FALSE, g_getenv("BCCDROP_LOG_LEVEL") ? g_getenv("BCCDROP_LOG_LEVEL") : "warning");
-	capture_init();
 	Cli cli = { 0 };
-	int rc = cmd->func(&cli, argc - 1, argv + 1);
+	g_autoptr(GError) error = NULL;
+	int rc = CLI_OK;
+	if (cli_parse_global(&cli, &argc, &argv, &error))
+		rc = cli_run(&cli, argc, argv);
+	else if (error) {
+		cli_error("%s (see bccdrop --help)", error->message);
+		rc = CLI_USAGE;
+	}
 	store_close(cli.store);
 	common_config_free(cli.config);
 	g_free(cli.db_path);
 	g_free(cli.config_path);
-	capture_shutdown();
 	return rc;
 }

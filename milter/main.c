@@ -1,4 +1,4 @@
-/* bccdrop-milter [-c CONFIG] [-f]: the BCC-dropbox capture milter. */
+/* bccdrop-milter [-c CONFIG] [-f] [--version]: the BCC-dropbox capture milter. */
 #include <locale.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -18,12 +18,13 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_ARENA_MAX, 2);
 	g_autofree char *config_path = NULL;
-	gboolean foreground = FALSE;
+	gboolean foreground = FALSE, version = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "Configuration file (default " COMMON_DEFAULT_CONFIG ")", "FILE" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr",
 		  NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -33,6 +34,10 @@ main(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc > 1) {
 		fprintf(stderr, "bccdrop-milter: %s (see --help)\n", error ? error->message : "unexpected argument");
 		return 2;
+	}
+	if (version) {
+		printf("bccdrop-milter %s\n", BCCDROP_VERSION);
+		return 0;
 	}
 	g_autoptr(CommonConfig) config = common_config_load(config_path, &error);
 	if (!config) {

@@ -33,22 +33,27 @@ int
 main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
-	gboolean foreground = FALSE, once = FALSE;
+	gboolean foreground = FALSE, once = FALSE, version = FALSE;
 	g_autofree char *config_path = NULL, *db = NULL;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
 		{ "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database (default: [store] database)", "PATH" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr", NULL },
 		{ "once", 0, 0, G_OPTION_ARG_NONE, &once, "Sync every active mailbox once and exit", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
-	g_option_context_set_summary(ctx, "Sync users' IMAP/POP3 mailboxes into the bccdrop store (docs/poller.md).");
+	g_option_context_set_summary(ctx, "Sync users' IMAP/POP3 mailboxes into the bccdrop store (see bccdrop-poll(8)).");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) error = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		fprintf(stderr, "bccdrop-poll: %s\n", error->message);
 		return 2;
+	}
+	if (version) {
+		printf("bccdrop-poll %s\n", BCCDROP_VERSION);
+		return 0;
 	}
 	g_autoptr(CommonConfig) config = common_config_load(config_path, &error);
 	if (!config) {

@@ -30,8 +30,15 @@ secret_key_create(const char *path, GError **error)
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return TRUE;
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "cannot create key file %s: %s", path,
-			    g_strerror(errno));
+		g_autofree char *dir = g_path_get_dirname(path);
+		/* A source install without the package has no /etc/bccdrop yet. */
+		if (errno == ENOENT)
+			g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET,
+				    "cannot create key file %s: directory %s does not exist (install the bccdrop "
+				    "package, or run: install -d -m 0750 %s)", path, dir, dir);
+		else
+			g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "cannot create key file %s: %s", path,
+				    g_strerror(errno));
 		return FALSE;
 	}
 	gboolean ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;

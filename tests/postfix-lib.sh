@@ -4,9 +4,14 @@
 #
 #   pf_require                  skip the whole script (TAP) unless root + Postfix
 #   milter_setup                database, config and socket paths under $WORK
+#                               (the socket inside the queue directory of the
+#                               first Postfix set up, as on Debian)
 #   milter_start / milter_stop  the milter in the foreground (-f), by PID
 #   pf_sink_start               smtp-sink on a free port: the final destination
-#   pf_setup NAME [postconf...] a Postfix instance (smtpd on PF_PORT[NAME])
+#   pf_setup NAME [postconf...] a Postfix instance (smtpd on PF_PORT[NAME]),
+#                               in Debian's layout: smtpd chrooted into the
+#                               queue directory, cleanup not, and the milter
+#                               lines of contrib/postfix/main.cf.snippet
 #   pf_start NAME / pf_stop NAME
 #   pf_wait_empty NAME SECS     until the queue is empty
 #   sink_count REGEX            delivered messages whose dump matches REGEX
@@ -29,16 +34,21 @@ pf_require() {
 }
 
 # Database, config, socket; MILTER_CONF_EXTRA lines are appended to [milter].
+# The socket lives where the package puts it, in a directory of the Postfix
+# queue (PF_SPOOL, used by the first pf_setup), owned by the milter's user
+# and the postfix group.
+PF_SPOOL=${PF_SPOOL:-$WORK/spool}
+PF_SPOOL_USED=
 milter_setup() {
 	MDIR=$WORK/milter
-	mkdir -p "$MDIR"
+	mkdir -p "$MDIR" "$PF_SPOOL/bccdrop"
 	if [ "$(id -u)" = 0 ]; then
 		chmod 0711 "$WORK"
-		chown nobody:postfix "$MDIR"
-		chmod 0750 "$MDIR"
+		chown nobody:postfix "$MDIR" "$PF_SPOOL/bccdrop"
+		chmod 0750 "$MDIR" "$PF_SPOOL/bccdrop"
 	fi
 	DB=$MDIR/bccdrop.db
-	SOCK=$MDIR/milter.sock
+	SOCK=$PF_SPOOL/bccdrop/milter.sock
 	CONF=$WORK/bccdrop.conf
 	cat >"$CONF" <<CONF
 [store]
@@ -129,17 +139,34 @@ sink_count() {	# REGEX: how many delivered messages match it (grep -E, per file)
 # pf_setup NAME [key=value ...]: a Postfix whose smtpd listens on a free
 # port, runs the milter in smtpd and for sendmail(1) submissions, and relays
 # everything to the sink.
+# The shipped snippet's milter lines: the tests run what the docs tell admins
+# (PF_SNIPPET: another copy of it, e.g. the installed package's).
+pf_snippet_milters() {
+	grep -E '^(smtpd_milters|non_smtpd_milters) *=' "${PF_SNIPPET:-$TOP/contrib/postfix/main.cf.snippet}"
+}
+
 pf_setup() {
 	local name=$1; shift
-	local dir=$WORK/pf-$name port
+	local dir=$WORK/pf-$name port queue
 	port=$(free_port)
 	PF_DIR[$name]=$dir
 	PF_PORT[$name]=$port
-	mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+	mkdir -p "$dir/etc" "$dir/data"
+	# The first instance owns PF_SPOOL (and so the milter's socket);
+	# $dir/queue names it either way.
+	if [ -z "$PF_SPOOL_USED" ]; then
+		PF_SPOOL_USED=$name
+		mkdir -p "$PF_SPOOL"
+		ln -s "$PF_SPOOL" "$dir/queue"
+		queue=$PF_SPOOL
+	else
+		mkdir -p "$dir/queue"
+		queue=$dir/queue
+	fi
 	chown postfix "$dir/data"
 	cat >"$dir/etc/main.cf" <<CF
 compatibility_level = 3.6
-queue_directory = $dir/queue
+queue_directory = $queue
 data_directory = $dir/data
 daemon_directory = $PF_DAEMON_DIR
 mail_owner = postfix
@@ -160,15 +187,14 @@ smtp_host_lookup = native
 maillog_file_prefixes = $dir
 maillog_file = $dir/maillog
 message_size_limit = 30000000
-smtpd_milters = unix:$SOCK
-non_smtpd_milters = unix:$SOCK
+$(pf_snippet_milters)
 milter_default_action = tempfail
 milter_protocol = 6
 biff = no
 smtputf8_enable = yes
 CF
 	cat >"$dir/etc/master.cf" <<CF
-127.0.0.1:$port inet n - n - - smtpd
+127.0.0.1:$port inet n - y - - smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr

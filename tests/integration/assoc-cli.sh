@@ -159,7 +159,7 @@ like "report --since in the future: empty" "$out" "\(0 links\)"
 out=$(bd report 2>&1)
 like "report table" "$out" "Contacts  +Late Comer"
 out=$(bd report --format xml 2>&1); rc=$?
-is "report: bad format is a usage error" "$rc" "2"
+is "report: bad format is a usage error (EX_USAGE)" "$rc" "64"
 
 # ---- progress on a terminal for large files ---------------------------------
 { echo "id,kind,name,emails,owner"; for i in $(seq 2500); do echo "b$i,contact,Bulk $i,bulk$i@bulk.example,"; done; } >"$WORK/bulk.csv"

@@ -61,7 +61,7 @@ fails() {	# description expected-rc expected-text command...
 fails "unknown user" 1 "no user has id 'u9'" bd dropbox-address --user u9 --deal d1
 fails "unknown deal" 1 "no deal has id 'd9'" bd dropbox-address --user u1 --deal d9
 fails "user without a dropbox" 1 "user u3 has no dropbox address" bd dropbox-address --user u3 --deal d1
-fails "--user without --deal" 2 "expects --user U --deal D" bd dropbox-address --user u1
+fails "--user without --deal" 64 "expects --user U --deal D" bd dropbox-address --user u1
 
 # ---- checking -----------------------------------------------------------------
 is "check: valid" "$(bd dropbox-address check "$a1" 2>&1)" "$a1: valid: user u1, deal d1"
@@ -117,7 +117,7 @@ is "delimiter +-: the - form checks" "$(bd dropbox-address check "$d1" 2>&1)" "$
 p1=$(bd dropbox-address --user u1 --deal d1)
 like "delimiter +-: printed with +" "$p1" '^alice-drop\+d-renewal_2027\.d1\.'
 write_conf .
-fails "delimiter . refused by the configuration" 2 "[dropbox] recipient_delimiter: '.' must be one or more of" \
+fails "delimiter . refused by the configuration" 78 "[dropbox] recipient_delimiter: '.' must be one or more of" \
 	bd dropbox-address --user u1 --deal d1
 
 done_testing
