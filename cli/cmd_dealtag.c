@@ -74,7 +74,7 @@ dealtag_check_user(Cli *cli, const char *address, const AssocDealtagAddress *a)
 {
 	Store *store = cli_store(cli);
 	g_autoptr(GError) error = NULL;
-	g_autofree char *key = ingest_address_key(a->dropbox);
+	g_autofree char *key = capture_address_key(a->dropbox);
 	char *user = NULL;
 	g_autofree char *name = NULL;
 	if (!store || !key)
