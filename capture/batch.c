@@ -81,3 +81,16 @@ capture_batch_commit(CaptureBatch *batch, CaptureHook hook, gpointer user_data, 
 	batch->pending = 0;
 	return TRUE;
 }
+
+/* One message: a batch of one. */
+gboolean
+capture_file(Store *store, const CommonConfig *config, const IngestInput *raw, const StoreSource *source,
+	     CaptureFiled *filed, GError **error)
+{
+	g_autoptr(IngestMessage) msg = capture_parse(raw, source->received_at, error);
+	if (!msg)
+		return FALSE;
+	g_autoptr(CaptureBatch) batch = capture_batch_new(store, config);
+	return capture_batch_add(batch, msg, raw, source, filed, error) &&
+	       capture_batch_commit(batch, NULL, NULL, error);
+}

@@ -88,18 +88,6 @@ capture_store(Store *store, const CommonConfig *config, const IngestMessage *msg
 }
 
 gboolean
-capture_file(Store *store, const CommonConfig *config, const IngestInput *raw, const StoreSource *source,
-	     CaptureFiled *filed, GError **error)
-{
-	g_autoptr(IngestMessage) msg = capture_parse(raw, source->received_at, error);
-	if (!msg)
-		return FALSE;
-	g_autoptr(CaptureBatch) batch = capture_batch_new(store, config);
-	return capture_batch_add(batch, msg, raw, source, filed, error) &&
-	       capture_batch_commit(batch, NULL, NULL, error);
-}
-
-gboolean
 capture_split(const guint8 *data, gsize len, gboolean *is_mbox, CaptureEachFunc func, gpointer user_data,
 	      GError **error)
 {
