@@ -20,13 +20,14 @@ B        ?= build
 export BCCDROP_BUILD := $(abspath $(B))
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl libpq
 
 # Debian 12 packages needed to build and to run every test.
 DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libsqlite3-dev sqlite3 libmilter-dev miltertest postfix \
 	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
-	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3
+	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
+	postgresql-15 libpq-dev
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter

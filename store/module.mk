@@ -1,1 +1,2 @@
 LIB_SRCS += $(wildcard store/*.c)
+LIB_SRCS += $(wildcard store/pg/*.c)
