@@ -3,7 +3,8 @@
 #   pg_start     initdb into a temp dir and start the server on a private
 #                unix-socket directory and a free 127.0.0.1 port. Sets
 #                PG_SOCK, PG_PORT, PG_URI (socket, trust), PG_TCP_URI
-#                (loopback, password) and PG_PASSWORD_FILE (0600).
+#                (loopback, password), PG_PASSWORD_FILE (0600) and PG_SSL_CA
+#                (the CA of the server's certificate, for IP 127.0.0.1).
 #   pg_stop      fast shutdown of that server, by its PID (also at exit).
 #   pg_restart   stop, then start the same cluster again (same port).
 #   pg_psql DB   psql on the socket, as the test superuser.
@@ -39,11 +40,32 @@ pg_init() {
 	PG_PASSWORD_FILE=$WORK/pg-password
 	cp "$PG_DIR/pw" "$PG_PASSWORD_FILE" && chmod 600 "$PG_PASSWORD_FILE"
 	PG_PORT=$(free_port)
+	pg_make_certs || return 1
+	PG_OPTS="-k $PG_SOCK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on"
+	PG_OPTS+=" -c ssl_cert_file=$PG_DIR/server.crt -c ssl_key_file=$PG_DIR/server.key"
+}
+
+# A private CA and a server certificate for IP 127.0.0.1 signed by it, so
+# that sslmode=verify-full can be tested; a second CA that signed nothing.
+pg_make_certs() {
+	local d=$PG_DIR c
+	for c in ca other-ca; do
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bccdrop test $c" \
+			-keyout "$d/$c.key" -out "$d/$c.crt" >"$d/openssl.log" 2>&1 || return 1
+	done
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" \
+		>>"$d/openssl.log" 2>&1 &&
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile <(printf 'subjectAltName=IP:127.0.0.1\n') -out "$d/server.crt" >>"$d/openssl.log" 2>&1 ||
+		{ sed 's/^/# /' "$d/openssl.log"; return 1; }
+	chmod 600 "$d/server.key"
+	[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$d/server.key" "$d/server.crt"
+	PG_SSL_CA=$d/ca.crt PG_SSL_OTHER_CA=$d/other-ca.crt
 }
 
 pg_launch() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-		-o "-k $PG_SOCK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || {
+		-o "$PG_OPTS" start >/dev/null || {
 		sed 's/^/# /' "$PG_DIR/server.log" | tail -n 20; return 1; }
 	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 }
@@ -58,6 +80,8 @@ pg_start() {
 # SIGINT is PostgreSQL's fast shutdown: clients are disconnected at once.
 pg_stop() {
 	local i
+	# The running server's PID (a test may have restarted it meanwhile).
+	[ -e "$PG_DIR/data/postmaster.pid" ] && PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 	[ -n "$PG_PID" ] || return 0
 	kill -INT "$PG_PID" 2>/dev/null
 	for i in $(seq 100); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done

@@ -16,13 +16,14 @@ if ! pg_start; then
 fi
 ok "private PostgreSQL $PG_PORT starts (pid $PG_PID)"
 
-export BCCDROP_PG_URI=$PG_URI BCCDROP_PG_TCP_URI=$PG_TCP_URI BCCDROP_PG_PASSWORD_FILE=$PG_PASSWORD_FILE
+export BCCDROP_PG_URI=$PG_URI BCCDROP_PG_TCP_URI=$PG_TCP_URI BCCDROP_PG_PASSWORD_FILE=$PG_PASSWORD_FILE \
+	BCCDROP_PG_SSL_CA=$PG_SSL_CA BCCDROP_PG_SSL_OTHER_CA=$PG_SSL_OTHER_CA
 # For /pg/server-stopped: pg_ctl signals the postmaster by the PID in its pid
 # file; pg_stop (at exit) reads the PID of whichever server is running.
 pg_ctl_cmd() { printf '%q ' setpriv --reuid=postgres --regid=postgres --init-groups "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -w "$@"; }
 if [ "$(id -u)" -eq 0 ]; then
 	export BCCDROP_PG_STOP="$(pg_ctl_cmd -m fast stop)"
-	export BCCDROP_PG_START="$(pg_ctl_cmd -l "$PG_DIR/server.log" -o "-k $PG_SOCK -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off" start)"
+	export BCCDROP_PG_START="$(pg_ctl_cmd -l "$PG_DIR/server.log" -o "$PG_OPTS" start)"
 fi
 
 # run_unit BINARY LABEL: its TAP results, renumbered into ours.
@@ -41,9 +42,7 @@ run_unit() {
 	fi
 }
 run_unit "$B/tests/test-pg" test-pg
-PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 run_unit "$B/asan/tests/test-pg" asan/test-pg
-PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 
 # ---- docs/reports.md on both backends -----------------------------------------
 # A SQLite store filled by the bccdrop commands, copied row for row into a

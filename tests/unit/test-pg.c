@@ -74,6 +74,14 @@ open_ok(const char *uri)
 	return s;
 }
 
+/* An open store on a new empty database NAME. */
+static Store *
+fresh_store(const char *name)
+{
+	g_autofree char *uri = fresh_db(name);
+	return open_ok(uri);
+}
+
 /* The first column of SQL's first row, as text (NULL for SQL NULL). */
 static char *
 query_text(Store *s, const char *sql)
@@ -159,8 +167,7 @@ begin_ok(Store *s)
 static void
 test_migrate_empty(void)
 {
-	g_autofree char *uri = fresh_db("bccdrop_t_migrate");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_migrate");
 	g_assert_cmpint(pg_store_schema_version(s), ==, STORE_SCHEMA_VERSION);
 	g_assert_cmpint(query_int(s, "SELECT count(*) FROM bccdrop_schema"), ==, STORE_SCHEMA_VERSION);
 	g_assert_cmpint(query_int(s, "SELECT count(*) FROM pg_views WHERE viewname IN ('email_links', "
@@ -210,8 +217,7 @@ test_same_schema_as_sqlite(void)
 	store_close(store_open(path, NULL, NULL));
 	sqlite3 *db = NULL;
 	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-	g_autofree char *uri = fresh_db("bccdrop_t_columns");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_columns");
 	g_autofree char *lite_cols = sqlite_lines(db, "SELECT m.name, p.name FROM sqlite_master m, "
 						  "pragma_table_info(m.name) p WHERE m.type IN ('table', 'view') "
 						  "ORDER BY m.name COLLATE BINARY, p.cid");
@@ -301,8 +307,7 @@ test_concurrent_migrate(void)
 static void
 test_put_dedup(void)
 {
-	g_autofree char *uri = fresh_db("bccdrop_t_put");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_put");
 	StoreSource drop = dropbox_source("u1");
 	begin_ok(s);
 	StorePutResult r1 = put(s, raw_a, &drop);
@@ -346,8 +351,7 @@ test_put_dedup(void)
 static void
 test_collision_and_fd(void)
 {
-	g_autofree char *uri = fresh_db("bccdrop_t_fd");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_fd");
 	StoreSource drop = dropbox_source("u1");
 	begin_ok(s);
 	gint64 first = put(s, raw_a, &drop).message;
@@ -437,8 +441,7 @@ static const char raw_c[] = "From: dan@client.example\r\nTo: bob@ourco.com\r\nMe
 static void
 test_savepoint(void)
 {
-	g_autofree char *uri = fresh_db("bccdrop_t_savepoint");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_savepoint");
 	StoreSource src = dropbox_source("u1");
 	begin_ok(s);
 	put(s, raw_a, &src);
@@ -488,8 +491,7 @@ terminate_backend_of(Store *s)
 static void
 test_connection_lost(void)
 {
-	g_autofree char *uri = fresh_db("bccdrop_t_lost");
-	g_autoptr(PgTestStore) s = open_ok(uri);
+	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_lost");
 	StoreSource src = dropbox_source("u1");
 	terminate_backend_of(s);
 	g_autoptr(GError) e = NULL;
@@ -679,6 +681,33 @@ open_only(const char *uri)
 	return s ? 0 : 1;
 }
 
+/* sslmode=verify-full across hosts: the server's certificate must chain to
+ * sslrootcert and name the host; a certificate from another CA is refused. */
+static void
+test_ssl_verify_full(void)
+{
+	const char *tcp = g_getenv("BCCDROP_PG_TCP_URI");
+	const char *pwfile = g_getenv("BCCDROP_PG_PASSWORD_FILE");
+	const char *ca = g_getenv("BCCDROP_PG_SSL_CA");
+	const char *other = g_getenv("BCCDROP_PG_SSL_OTHER_CA");
+	if (!tcp || !pwfile || !ca || !other) {
+		g_test_skip("BCCDROP_PG_TCP_URI/PASSWORD_FILE/SSL_CA/SSL_OTHER_CA not set");
+		return;
+	}
+	g_free(fresh_db("bccdrop_t_ssl"));
+	g_autofree char *db = uri_with_db(tcp, "bccdrop_t_ssl");
+	g_autofree char *good = g_strdup_printf("%s?sslmode=verify-full&sslrootcert=%s", db, ca);
+	g_autoptr(GError) e = NULL;
+	g_autoptr(PgTestStore) s = pg_store_open_full(good, NULL, pwfile, &e);
+	g_assert_no_error(e);
+	g_autofree char *ssl = query_text(s, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+	g_assert_cmpstr(ssl, ==, "t");
+	g_autofree char *bad = g_strdup_printf("%s?sslmode=verify-full&sslrootcert=%s", db, other);
+	g_assert_null(pg_store_open_full(bad, NULL, pwfile, &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
+	g_assert_nonnull(strstr(e->message, "certificate"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -695,6 +724,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pg/error-codes", test_error_codes);
 	g_test_add_func("/pg/password-in-uri-refused", test_password_in_uri_refused);
 	g_test_add_func("/pg/password-sources", test_password_sources);
+	g_test_add_func("/pg/ssl-verify-full", test_ssl_verify_full);
 	g_test_add_func("/pg/migrate-empty", test_migrate_empty);
 	g_test_add_func("/pg/same-schema-as-sqlite", test_same_schema_as_sqlite);
 	g_test_add_func("/pg/reopen", test_reopen);
