@@ -311,6 +311,15 @@ pg_store_value_int(const PGresult *res, int row, int col)
 
 /* ---- open and close ---- */
 
+/* Server notices (NOTICE, WARNING) would go to stderr: log them instead. */
+static void
+pg_notice(void *data, const char *message)
+{
+	PgStore *pg = data;
+	g_autofree char *m = g_strstrip(g_strdup(message));
+	g_debug("%s: %s", pg->redacted, m);
+}
+
 static gboolean
 pg_connect(PgStore *pg, GError **error)
 {
@@ -319,8 +328,10 @@ pg_connect(PgStore *pg, GError **error)
 	const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "dbname", "password", NULL };
 	const char *values[] = { "10", "bccdrop", "UTF8", pg->uri, pg->password, NULL };
 	pg->conn = PQconnectdbParams(keys, values, 1);
-	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK)
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_OK) {
+		PQsetNoticeProcessor(pg->conn, pg_notice, pg);
 		return TRUE;
+	}
 	g_autofree char *m = g_strstrip(g_strdup(pg->conn ? PQerrorMessage(pg->conn) : "out of memory"));
 	g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN, "%s: cannot connect: %s", pg->redacted, m);
 	return FALSE;

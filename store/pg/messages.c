@@ -145,45 +145,45 @@ pg_source_identity(const StoreSource *s, gint64 message)
 
 /* ---- raw bytes ---- */
 
-static gboolean
-pg_raw_insert_bytes(PgStore *pg, gint64 message, const void *data, gsize len, GError **error)
-{
-	g_auto(PgParams) p = { 0 };
-	pg_params_int(&p, message);
-	pg_params_bytes(&p, data, len);
-	return pg_do(pg, "INSERT INTO raw_messages(message, bytes) VALUES ($1, $2)", &p, "storing the raw message",
-		     error);
-}
+/* The raw message as one buffer: a spooled message is mapped, not read, and
+ * libpq sends it from the mapping. Undo with pg_raw_unmap(). */
+typedef struct {
+	const void *data;
+	gsize len;
+	void *map;
+} PgRaw;
 
-/* A spooled message is mapped, not read: libpq sends it from the mapping. */
 static gboolean
-pg_raw_insert_fd(PgStore *pg, gint64 message, int fd, GError **error)
+pg_raw_map(const IngestInput *raw, PgRaw *out, GError **error)
 {
+	*out = (PgRaw){ raw->data ? (const void *)raw->data : "", raw->len, NULL };
+	if (raw->fd < 0)
+		return TRUE;
 	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
+	if (fstat(raw->fd, &sb) != 0) {
 		g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "reading the spooled message: %s",
 			    g_strerror(errno));
 		return FALSE;
 	}
+	*out = (PgRaw){ "", (gsize)sb.st_size, NULL };
 	if (sb.st_size == 0)
-		return pg_raw_insert_bytes(pg, message, "", 0, error);
-	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
+		return TRUE;
+	out->map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, raw->fd, 0);
+	if (out->map == MAP_FAILED) {
+		out->map = NULL;
 		g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "reading the spooled message: %s",
 			    g_strerror(errno));
 		return FALSE;
 	}
-	gboolean ok = pg_raw_insert_bytes(pg, message, map, (gsize)sb.st_size, error);
-	munmap(map, (size_t)sb.st_size);
-	return ok;
+	out->data = out->map;
+	return TRUE;
 }
 
-static gboolean
-pg_raw_insert(PgStore *pg, gint64 message, const IngestInput *raw, GError **error)
+static void
+pg_raw_unmap(PgRaw *raw)
 {
-	if (raw->fd >= 0)
-		return pg_raw_insert_fd(pg, message, raw->fd, error);
-	return pg_raw_insert_bytes(pg, message, raw->data, raw->len, error);
+	if (raw->map)
+		munmap(raw->map, raw->len);
 }
 
 /* ---- message parts ---- */
@@ -269,33 +269,49 @@ pg_warnings_text(const IngestMessage *msg)
 	return g_string_free(s, FALSE);
 }
 
-/* Insert the message row; *OUT is 0 when a concurrent transaction (another
- * host) stored the same content first and committed. */
+static void
+pg_message_params(PgParams *p, const IngestMessage *msg, const char *date, const char *now, const char *warnings)
+{
+	pg_params_text(p, msg->message_id);
+	pg_params_int(p, msg->message_id_synthetic ? 1 : 0);
+	pg_params_text(p, msg->fingerprint);
+	pg_params_text(p, date);
+	pg_params_int(p, msg->date_synthetic ? 1 : 0);
+	pg_params_text(p, msg->subject ? msg->subject : "");
+	pg_params_text(p, msg->in_reply_to);
+	pg_params_text(p, msg->body_text ? msg->body_text : "");
+	pg_params_text(p, msg->body_type);
+	pg_params_int(p, (gint64)msg->raw_size);
+	pg_params_text(p, warnings);
+	pg_params_text(p, now);
+}
+
+/* Insert the message row and its raw bytes in one statement; *OUT is 0 when
+ * a concurrent transaction (another host) stored the same content first and
+ * committed. */
 static gboolean
-pg_insert_message(PgStore *pg, const IngestMessage *msg, gint64 *out, GError **error)
+pg_insert_message(PgStore *pg, const IngestMessage *msg, const IngestInput *input, gint64 *out, GError **error)
 {
 	g_autofree char *date = common_iso8601(msg->date);
 	g_autofree char *now = common_iso8601(common_now());
 	g_autofree char *warnings = pg_warnings_text(msg);
+	PgRaw raw;
+	if (!pg_raw_map(input, &raw, error))
+		return FALSE;
 	g_auto(PgParams) p = { 0 };
-	pg_params_text(&p, msg->message_id);
-	pg_params_int(&p, msg->message_id_synthetic ? 1 : 0);
-	pg_params_text(&p, msg->fingerprint);
-	pg_params_text(&p, date);
-	pg_params_int(&p, msg->date_synthetic ? 1 : 0);
-	pg_params_text(&p, msg->subject ? msg->subject : "");
-	pg_params_text(&p, msg->in_reply_to);
-	pg_params_text(&p, msg->body_text ? msg->body_text : "");
-	pg_params_text(&p, msg->body_type);
-	pg_params_int(&p, (gint64)msg->raw_size);
-	pg_params_text(&p, warnings);
-	pg_params_text(&p, now);
-	return pg_lookup_id(pg,
-			    "INSERT INTO messages(message_id, message_id_synthetic, fingerprint, date, date_synthetic, "
-			    "subject, in_reply_to, body_text, body_type, raw_size, warnings, stored_at) "
-			    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-			    "ON CONFLICT (fingerprint) DO NOTHING RETURNING id",
-			    &p, out, error);
+	pg_message_params(&p, msg, date, now, warnings);
+	pg_params_bytes(&p, raw.data, raw.len);
+	gboolean ok = pg_lookup_id(
+		pg,
+		"WITH m AS (INSERT INTO messages(message_id, message_id_synthetic, fingerprint, date, date_synthetic, "
+		"subject, in_reply_to, body_text, body_type, raw_size, warnings, stored_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+		"ON CONFLICT (fingerprint) DO NOTHING RETURNING id), "
+		"r AS (INSERT INTO raw_messages(message, bytes) SELECT id, $13 FROM m) "
+		"SELECT id FROM m",
+		&p, out, error);
+	pg_raw_unmap(&raw);
+	return ok;
 }
 
 /* Same message at a new IMAP position (UIDVALIDITY changed, or moved): keep
@@ -378,40 +394,68 @@ pg_envelope_rcpt_seen(PgStore *pg, gint64 message, const char *key, gboolean *se
 	return TRUE;
 }
 
+/* One envelope recipient at the next free position, unless the message has
+ * it already: one statement. Another host adding a recipient to the same
+ * message may take that position first (we then wait for it and insert
+ * nothing): try again at the next one. */
 static gboolean
-pg_insert_envelope_rcpts(PgStore *pg, gint64 message, const StoreSource *s, GError **error)
+pg_insert_envelope_rcpt(PgStore *pg, gint64 message, const char *rcpt, GError **error)
 {
-	if (!s->envelope_rcpts)
-		return TRUE;
-	/* Positions continue after those of earlier sources of the message. */
-	g_auto(PgParams) p = { 0 };
-	pg_params_int(&p, message);
-	gint64 pos = 0;
-	if (!pg_lookup_id(pg,
-			  "SELECT coalesce(max(position) + 1, 0) FROM participants "
-			  "WHERE message = $1 AND role = 'envelope_rcpt'",
-			  &p, &pos, error))
-		return FALSE;
-	for (const char *const *r = s->envelope_rcpts; *r; r++) {
-		g_autofree char *key = ingest_address_key(*r);
-		gboolean seen = FALSE;
-		if (!pg_envelope_rcpt_seen(pg, message, key, &seen, error))
+	g_autofree char *key = ingest_address_key(rcpt);
+	for (int attempt = 0; attempt < 16; attempt++) {
+		g_auto(PgParams) p = { 0 };
+		pg_params_int(&p, message);
+		pg_params_text(&p, rcpt);
+		pg_params_text(&p, key);
+		gint64 added = 0;
+		if (!pg_lookup_id(pg,
+				  "INSERT INTO participants(message, role, position, name, address, address_key) "
+				  "SELECT $1::bigint, 'envelope_rcpt', coalesce(max(position) + 1, 0), NULL, $2::text, $3::text "
+				  "FROM participants WHERE message = $1::bigint AND role = 'envelope_rcpt' "
+				  "HAVING NOT coalesce(bool_or(address_key IS NOT DISTINCT FROM $3::text), false) "
+				  "ON CONFLICT DO NOTHING RETURNING 1",
+				  &p, &added, error))
 			return FALSE;
-		if (!seen && !pg_insert_participant(pg, message, "envelope_rcpt", (int)pos++, NULL, *r, key, error))
+		gboolean seen = added != 0;
+		if (!seen && !pg_envelope_rcpt_seen(pg, message, key, &seen, error))
 			return FALSE;
+		if (seen)
+			return TRUE;
 	}
-	return TRUE;
+	g_set_error(error, STORE_ERROR, STORE_ERROR_BUSY,
+		    "%s: storing an envelope recipient of message %" G_GINT64_FORMAT ": too many concurrent writers",
+		    pg->redacted, message);
+	return FALSE;
 }
 
 static gboolean
-pg_check_collision(PgStore *pg, const IngestMessage *msg, gboolean *collision, GError **error)
+pg_insert_envelope_rcpts(PgStore *pg, gint64 message, const StoreSource *s, GError **error)
 {
-	gint64 other = 0;
-	if (!pg_lookup_text(pg, "SELECT id FROM messages WHERE message_id = $1 LIMIT 1", msg->message_id, &other,
-			    error))
+	for (const char *const *r = s->envelope_rcpts; r && *r; r++)
+		if (!pg_insert_envelope_rcpt(pg, message, *r, error))
+			return FALSE;
+	return TRUE;
+}
+
+/* The message with MSG's content (*ID, 0: none) and, when there is none,
+ * whether another one has its Message-ID: one round trip. */
+static gboolean
+pg_find_message(PgStore *pg, const IngestMessage *msg, gint64 *id, gboolean *collision, GError **error)
+{
+	g_auto(PgParams) p = { 0 };
+	pg_params_text(&p, msg->fingerprint);
+	pg_params_text(&p, msg->message_id);
+	PGresult *res = pg_store_query(pg,
+				       "SELECT (SELECT id FROM messages WHERE fingerprint = $1), "
+				       "(SELECT id FROM messages WHERE message_id = $2 ORDER BY id LIMIT 1)",
+				       &p, 0, "looking up a message", error);
+	if (!res)
 		return FALSE;
-	*collision = other != 0;
-	if (other)
+	*id = pg_store_value_int(res, 0, 0);
+	gint64 other = pg_store_value_int(res, 0, 1);
+	PQclear(res);
+	*collision = !*id && other;
+	if (*collision)
 		g_warning("Message-ID <%s> collision: stored message %" G_GINT64_FORMAT
 			  " has the same Message-ID and different content; keeping both",
 			  msg->message_id, other);
@@ -424,7 +468,7 @@ static gboolean
 pg_put_new_message(PgStore *pg, const IngestMessage *msg, const IngestInput *raw, StorePutResult *r,
 		   GError **error)
 {
-	if (!pg_check_collision(pg, msg, &r->id_collision, error) || !pg_insert_message(pg, msg, &r->message, error))
+	if (!pg_insert_message(pg, msg, raw, &r->message, error))
 		return FALSE;
 	if (!r->message) {
 		r->id_collision = FALSE;
@@ -433,8 +477,7 @@ pg_put_new_message(PgStore *pg, const IngestMessage *msg, const IngestInput *raw
 	}
 	r->new_message = TRUE;
 	return pg_insert_participants(pg, r->message, msg, error) &&
-	       pg_insert_references(pg, r->message, msg, error) && pg_insert_attachments(pg, r->message, msg, error) &&
-	       pg_raw_insert(pg, r->message, raw, error);
+	       pg_insert_references(pg, r->message, msg, error) && pg_insert_attachments(pg, r->message, msg, error);
 }
 
 gboolean
@@ -444,8 +487,7 @@ pg_store_put_message(Store *store, const IngestMessage *msg, const IngestInput *
 	PgStore *pg = pg_store_cast(store);
 	g_return_val_if_fail(pg->in_txn, FALSE);
 	StorePutResult r = { 0 };
-	if (!pg_lookup_text(pg, "SELECT id FROM messages WHERE fingerprint = $1", msg->fingerprint, &r.message,
-			    error))
+	if (!pg_find_message(pg, msg, &r.message, &r.id_collision, error))
 		return FALSE;
 	if (!r.message && !pg_put_new_message(pg, msg, raw, &r, error))
 		return FALSE;
