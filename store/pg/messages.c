@@ -104,9 +104,9 @@ pg_do(PgStore *pg, const char *sql, const PgParams *p, const char *context, GErr
 
 /* The first column of the first row as an id, 0 when there is no row. */
 static gboolean
-pg_lookup_id(PgStore *pg, const char *sql, const PgParams *p, gint64 *out, GError **error)
+pg_lookup_id(PgStore *pg, const char *sql, const PgParams *p, gint64 *out, const char *context, GError **error)
 {
-	PGresult *res = pg_store_query(pg, sql, p, 0, "looking up a message", error);
+	PGresult *res = pg_store_query(pg, sql, p, 0, context, error);
 	if (!res)
 		return FALSE;
 	*out = PQntuples(res) > 0 ? pg_store_value_int(res, 0, 0) : 0;
@@ -119,7 +119,7 @@ pg_lookup_text(PgStore *pg, const char *sql, const char *arg, gint64 *out, GErro
 {
 	g_auto(PgParams) p = { 0 };
 	pg_params_text(&p, arg);
-	return pg_lookup_id(pg, sql, &p, out, error);
+	return pg_lookup_id(pg, sql, &p, out, "looking up a message", error);
 }
 
 /* The identity of a source: the same identity again is a re-delivery and a
@@ -309,7 +309,7 @@ pg_insert_message(PgStore *pg, const IngestMessage *msg, const IngestInput *inpu
 		"ON CONFLICT (fingerprint) DO NOTHING RETURNING id), "
 		"r AS (INSERT INTO raw_messages(message, bytes) SELECT id, $13 FROM m) "
 		"SELECT id FROM m",
-		&p, out, error);
+		&p, out, "storing a message", error);
 	pg_raw_unmap(&raw);
 	return ok;
 }
@@ -370,7 +370,7 @@ pg_insert_source(PgStore *pg, gint64 message, const StoreSource *s, gboolean *ad
 			  "envelope_from, envelope_rcpts, mailbox_id, folder, uidvalidity, uid, uidl, file_name) "
 			  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 			  "ON CONFLICT (identity) DO NOTHING RETURNING id",
-			  &p, &id, error))
+			  &p, &id, "storing a source", error))
 		return FALSE;
 	*added = id != 0;
 	if (!*added && s->kind == STORE_SOURCE_IMAP)
@@ -388,7 +388,7 @@ pg_envelope_rcpt_seen(PgStore *pg, gint64 message, const char *key, gboolean *se
 	if (!pg_lookup_id(pg,
 			  "SELECT 1 FROM participants WHERE message = $1 AND role = 'envelope_rcpt' "
 			  "AND address_key IS NOT DISTINCT FROM $2",
-			  &p, &one, error))
+			  &p, &one, "looking up an envelope recipient", error))
 		return FALSE;
 	*seen = one != 0;
 	return TRUE;
@@ -414,7 +414,7 @@ pg_insert_envelope_rcpt(PgStore *pg, gint64 message, const char *rcpt, GError **
 				  "FROM participants WHERE message = $1::bigint AND role = 'envelope_rcpt' "
 				  "HAVING NOT coalesce(bool_or(address_key IS NOT DISTINCT FROM $3::text), false) "
 				  "ON CONFLICT DO NOTHING RETURNING 1",
-				  &p, &added, error))
+				  &p, &added, "storing an envelope recipient", error))
 			return FALSE;
 		gboolean seen = added != 0;
 		if (!seen && !pg_envelope_rcpt_seen(pg, message, key, &seen, error))
