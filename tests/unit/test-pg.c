@@ -180,6 +180,10 @@ test_migrate_empty(void)
 	pg_store_exec(pg_store_cast(s), "INSERT INTO users(id, email) VALUES ('u1', 'u1@ourco.com')", "t", NULL);
 	g_autofree char *at = query_text(s, "SELECT updated_at FROM users");
 	g_assert_true(g_regex_match_simple("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$", at, 0, 0));
+	g_autoptr(GError) e = NULL;
+	g_assert_false(pg_store_exec(pg_store_cast(s), "INSERT INTO users(id, email) VALUES ('u1', 'x')", "t", &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_INVALID);
+	g_assert_nonnull(strstr(e->message, "23505"));
 	g_assert_cmpint(pg_store_in_transaction(s), ==, FALSE);
 }
 
@@ -458,6 +462,33 @@ test_concurrent_insert(void)
 	pg_store_close(job.store);
 }
 
+/* A writer waiting for another host's transaction longer than
+ * busy_timeout_ms gives up as BUSY (the milter answers 451), as on SQLite. */
+static void
+test_lock_timeout(void)
+{
+	g_autofree char *uri = fresh_db("bccdrop_t_locktimeout");
+	g_autoptr(PgTestStore) a = open_ok(uri);
+	StoreOptions o = STORE_OPTIONS_DEFAULT;
+	o.busy_timeout_ms = 300;
+	g_autoptr(GError) e = NULL;
+	g_autoptr(PgTestStore) b = pg_store_open(uri, &o, &e);
+	g_assert_no_error(e);
+	StoreSource src = dropbox_source("u1");
+	begin_ok(a);
+	put(a, raw_a, &src);
+	begin_ok(b);
+	g_autoptr(IngestMessage) m = parse(raw_a);
+	IngestInput in = INGEST_INPUT_BYTES(raw_a, strlen(raw_a));
+	gint64 start = g_get_monotonic_time();
+	g_assert_false(pg_store_put_message(b, m, &in, &src, NULL, &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_BUSY);
+	g_assert_nonnull(strstr(e->message, "55P03"));
+	g_assert_cmpint(g_get_monotonic_time() - start, >=, 250000);
+	pg_store_rollback(b);
+	commit_ok(a);
+}
+
 static const char raw_c[] = "From: dan@client.example\r\nTo: bob@ourco.com\r\nMessage-ID: <c@client.example>\r\n"
 			    "Subject: Third\r\n\r\nthird\r\n";
 
@@ -597,6 +628,10 @@ test_error_codes(void)
 	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
 	g_assert_false(pg_store_is_uri("/var/lib/bccdrop/bccdrop.db"));
 	g_assert_true(pg_store_is_uri("postgres://h/db"));
+	g_clear_error(&e);
+	g_assert_null(pg_store_open("postgresql://[::1/db", NULL, &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
+	g_assert_nonnull(strstr(e->message, "not a valid PostgreSQL URI"));
 }
 
 /* ---- passwords ---- */
@@ -794,6 +829,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pg/put-dedup", test_put_dedup);
 	g_test_add_func("/pg/collision-and-fd", test_collision_and_fd);
 	g_test_add_func("/pg/concurrent-insert", test_concurrent_insert);
+	g_test_add_func("/pg/lock-timeout", test_lock_timeout);
 	g_test_add_func("/pg/savepoint", test_savepoint);
 	g_test_add_func("/pg/connection-lost", test_connection_lost);
 	g_test_add_func("/pg/server-stopped", test_server_stopped);
