@@ -87,6 +87,17 @@ done
 check "ingest private-1" bd ingest --source bcc_dropbox --rcpt bob-drop@bcc.example --mail-from bob@sales.example "$WORK/private-1.eml"
 check "ingest offer-1 again over imap" bd ingest --source imap --owner u1 "$WORK/offer-1.eml"
 
+# A mailbox with a sync row, today's budget, a cursor and a UIDL, for
+# mailbox_status (written directly: the view only reads them).
+sqlite3 "$DB" "INSERT INTO mailboxes(user_id, protocol, host, port, tls, username, auth, secret, folders, active,
+	created_at, config_changed_at) VALUES ('u1', 'imap', '127.0.0.1', 993, 'implicit', 'alice', 'password',
+	X'00FF10', 'INBOX,Sent', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+	INSERT INTO mailbox_sync(mailbox_id, status, done, total, updated_at) VALUES (1, 'completed', 3, 3, '2026-01-01T00:00:00Z');
+	INSERT INTO mailbox_budget VALUES (1, strftime('%Y-%m-%d', 'now'), 12345);
+	INSERT INTO mailbox_folders VALUES (1, 'INBOX', 7, 42, '2026-01-01T00:00:00Z');
+	INSERT INTO mailbox_pop3_uidls VALUES (1, 'uidl-1', '2026-01-01T00:00:00Z', NULL);
+	UPDATE sources SET mailbox_id = 1, folder = 'INBOX' WHERE kind = 'imap';"
+
 PGDB_URI=${PG_URI/\/\/\/postgres\?/\/\/\/bccdrop_reports?}
 pg_psql postgres -c "CREATE DATABASE bccdrop_reports"
 check "the backend creates the schema" "$B/tests/test-pg" --open "$PGDB_URI"
@@ -106,6 +117,16 @@ is "every table copied into PostgreSQL" "$copied" 22
 is "raw bytes copied intact" \
 	"$(pg_psql bccdrop_reports -At -c "SELECT string_agg(upper(encode(bytes, 'hex')), ',' ORDER BY message) FROM raw_messages")" \
 	"$(sqlite3 "$DB" "SELECT group_concat(h, ',') FROM (SELECT hex(bytes) AS h FROM raw_messages ORDER BY message)")"
+
+is "BYTEA secret copied intact" "$(pg_psql bccdrop_reports -At -c "SELECT upper(encode(secret, 'hex')) FROM mailboxes")" "00FF10"
+
+# The four views, whole, on both backends.
+for v in "email_links ORDER BY message_id, module, record_id" "email_report ORDER BY message_id, module, record_id" \
+	"unmatched_emails ORDER BY message_id" "mailbox_status ORDER BY mailbox_id"; do
+	lite=$(sqlite3 -batch "$DB" "SELECT * FROM $v" 2>&1)
+	is "view ${v%% *} ($(wc -l <<<"$lite" | tr -d ' ') rows) is the same on PostgreSQL" \
+		"$(pg_psql bccdrop_reports -A -t -F '|' -c "SELECT * FROM $v" 2>&1)" "$lite"
+done
 
 # Each ```sql block of docs/reports.md, with the ```postgresql block that
 # follows it (when the SQL has to differ) as its PostgreSQL form.
