@@ -7,6 +7,8 @@
 #                (the CA of the server's certificate, for IP 127.0.0.1).
 #   pg_stop      fast shutdown of that server, by its PID (also at exit).
 #   pg_restart   stop, then start the same cluster again (same port).
+#   pg_start_standby  a streaming-replication hot standby of it (pg_basebackup)
+#                on another port: PG_STANDBY_URI (socket, trust).
 #   pg_psql DB   psql on the socket, as the test superuser.
 #
 # PostgreSQL refuses to run as root: as root the cluster belongs to the
@@ -78,20 +80,32 @@ pg_start() {
 }
 
 # SIGINT is PostgreSQL's fast shutdown: clients are disconnected at once.
-pg_stop() {
-	local i
-	# The running server's PID (a test may have restarted it meanwhile).
-	[ -e "$PG_DIR/data/postmaster.pid" ] && PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
-	[ -n "$PG_PID" ] || return 0
-	kill -INT "$PG_PID" 2>/dev/null
-	for i in $(seq 100); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$PG_PID" 2>/dev/null
-	PG_PID=
+# pg_stop_dir DATADIR: the server running on DATADIR, by the PID in its pid
+# file (a test may have restarted it since pg_start).
+pg_stop_dir() {
+	local i pid
+	[ -e "$1/postmaster.pid" ] || return 0
+	pid=$(head -n 1 "$1/postmaster.pid")
+	kill -INT "$pid" 2>/dev/null
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+}
+pg_stop() { pg_stop_dir "$PG_DIR/data"; PG_PID=; }
+
+pg_start_standby() {
+	PG_STANDBY_PORT=$(free_port)
+	pg_as "$PG_BIN/pg_basebackup" -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_USER" -D "$PG_DIR/standby" -R -X stream \
+		>"$PG_DIR/basebackup.log" 2>&1 &&
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/standby" -l "$PG_DIR/standby.log" -w -t 60 \
+		-o "-k $PG_SOCK -p $PG_STANDBY_PORT -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || {
+		sed 's/^/# /' "$PG_DIR/basebackup.log" "$PG_DIR/standby.log" 2>/dev/null | tail -n 20; return 1; }
+	PG_STANDBY_URI="postgresql:///postgres?host=$PG_SOCK&port=$PG_STANDBY_PORT&user=$PG_USER"
 }
 
 pg_restart() { pg_stop && pg_launch; }
 
 pg_cleanup() {
+	pg_stop_dir "$PG_DIR/standby"
 	pg_stop
 	[ -n "${PG_DIR:-}" ] && rm -rf "$PG_DIR"
 }

@@ -389,11 +389,31 @@ pg_check_readonly(PgStore *pg, GError **error)
 	return FALSE;
 }
 
+/* A hot standby (a URI naming it, or a failover not yet followed) cannot
+ * take writes: say so at once rather than at the first message. */
+static gboolean
+pg_check_primary(PgStore *pg, GError **error)
+{
+	PGresult *res = pg_store_query(pg, "SELECT pg_is_in_recovery()", NULL, 0, "checking for a standby", error);
+	if (!res)
+		return FALSE;
+	gboolean standby = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (standby)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_READONLY,
+			    "%s: the server is a read-only standby; point bccdrop at the primary "
+			    "(several hosts with target_session_attrs=read-write find it)",
+			    pg->redacted);
+	return !standby;
+}
+
 gboolean
 pg_store_migrate(PgStore *pg, GError **error)
 {
 	if (pg->options.readonly)
 		return pg_check_readonly(pg, error);
+	if (!pg_check_primary(pg, error))
+		return FALSE;
 	Store *store = (Store *)pg;
 	if (!pg_store_begin(store, error))
 		return FALSE;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The PostgreSQL backend on a private PostgreSQL 15: the test-pg unit tests
-# (plain and under ASan, including a real server stop and restart), then the
-# same captured data in SQLite and PostgreSQL giving identical output for
-# every ready query of docs/reports.md.
+# The PostgreSQL backend on a private PostgreSQL 15 with a hot standby: the
+# test-pg unit tests (plain and under ASan, including a real server stop and
+# restart), then the same captured data in SQLite and PostgreSQL giving
+# identical output for the four views and every ready query of
+# docs/reports.md.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg-lib.sh"
 
@@ -15,6 +16,8 @@ if ! pg_start; then
 	done_testing; exit
 fi
 ok "private PostgreSQL $PG_PORT starts (pid $PG_PID)"
+if pg_start_standby; then ok "a hot standby of it starts on $PG_STANDBY_PORT"; export BCCDROP_PG_STANDBY_URI=$PG_STANDBY_URI
+else not_ok "a hot standby of it starts"; fi
 
 export BCCDROP_PG_URI=$PG_URI BCCDROP_PG_TCP_URI=$PG_TCP_URI BCCDROP_PG_PASSWORD_FILE=$PG_PASSWORD_FILE \
 	BCCDROP_PG_SSL_CA=$PG_SSL_CA BCCDROP_PG_SSL_OTHER_CA=$PG_SSL_OTHER_CA

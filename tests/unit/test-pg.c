@@ -804,6 +804,62 @@ test_throughput(void)
 	g_assert_cmpint(query_int(s, "SELECT count(*) FROM messages"), ==, n);
 }
 
+/* Whether DB on the standby has caught up with the primary's schema. */
+static gboolean
+standby_has_schema(const char *uri)
+{
+	for (int i = 0; i < 200; i++) {
+		PGconn *c = PQconnectdb(uri);
+		PGresult *r = PQexec(c, "SELECT count(*) FROM bccdrop_schema");
+		gboolean ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		PQfinish(c);
+		if (ok)
+			return TRUE;
+		g_usleep(50000);
+	}
+	return FALSE;
+}
+
+/* A hot standby (what the URI may name after a failover) refuses writers
+ * at open as READONLY, and serves read-only stores (reports). */
+static void
+test_standby(void)
+{
+	const char *standby = g_getenv("BCCDROP_PG_STANDBY_URI");
+	if (!standby) {
+		g_test_skip("BCCDROP_PG_STANDBY_URI not set");
+		return;
+	}
+	g_autofree char *uri = fresh_db("bccdrop_t_standby");
+	g_autoptr(PgTestStore) primary = open_ok(uri);
+	begin_ok(primary);
+	StoreSource src = dropbox_source("u1");
+	gint64 id = put(primary, raw_a, &src).message;
+	commit_ok(primary);
+	g_autofree char *suri = uri_with_db(standby, "bccdrop_t_standby");
+	g_assert_true(standby_has_schema(suri));
+	g_autoptr(GError) e = NULL;
+	g_assert_null(pg_store_open(suri, NULL, &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_READONLY);
+	g_assert_nonnull(strstr(e->message, "standby"));
+	g_clear_error(&e);
+	StoreOptions ro = STORE_OPTIONS_DEFAULT;
+	ro.readonly = TRUE;
+	g_autoptr(PgTestStore) reader = pg_store_open(suri, &ro, &e);
+	g_assert_no_error(e);
+	for (int i = 0; i < 200 && query_int(reader, "SELECT count(*) FROM messages") == 0; i++)
+		g_usleep(50000);
+	g_autoptr(GBytes) b = pg_store_raw_get(reader, id, &e);
+	g_assert_no_error(e);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), raw_a, strlen(raw_a));
+	begin_ok(reader);
+	g_assert_false(pg_store_exec(pg_store_cast(reader), "DELETE FROM messages", "t", &e));
+	g_assert_error(e, STORE_ERROR, STORE_ERROR_READONLY);
+	g_assert_nonnull(strstr(e->message, "25006"));
+	pg_store_rollback(reader);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -833,6 +889,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pg/savepoint", test_savepoint);
 	g_test_add_func("/pg/connection-lost", test_connection_lost);
 	g_test_add_func("/pg/server-stopped", test_server_stopped);
+	g_test_add_func("/pg/standby", test_standby);
 	g_test_add_func("/pg/throughput", test_throughput);
 	int rc = g_test_run();
 	ingest_shutdown();
