@@ -301,6 +301,86 @@ pg_store_exec(PgStore *pg, const char *sql, const char *context, GError **error)
 	return ok;
 }
 
+/* ---- batches ---- */
+
+PgParams *
+pg_batch_add(PgBatch *batch, const char *sql)
+{
+	if (!batch->jobs)
+		batch->jobs = g_array_new(FALSE, TRUE, sizeof(PgJob));
+	PgJob job = { .sql = sql };
+	g_array_append_val(batch->jobs, job);
+	return &g_array_index(batch->jobs, PgJob, batch->jobs->len - 1).params;
+}
+
+void
+pg_batch_clear(PgBatch *batch)
+{
+	for (guint i = 0; batch->jobs && i < batch->jobs->len; i++)
+		pg_params_clear(&g_array_index(batch->jobs, PgJob, i).params);
+	if (batch->jobs)
+		g_array_unref(batch->jobs);
+	batch->jobs = NULL;
+}
+
+static gboolean
+pg_batch_send(PgStore *pg, const PgBatch *batch, const char *context, GError **error)
+{
+	for (guint i = 0; i < batch->jobs->len; i++) {
+		const PgJob *j = &g_array_index(batch->jobs, PgJob, i);
+		const char *name = g_hash_table_lookup(pg->prepared, j->sql);
+		const PgParams *p = &j->params;
+		if (!PQsendQueryPrepared(pg->conn, name, p->n, p->values, p->lengths, p->formats, 0))
+			return pg_fail(pg, NULL, context, error);
+	}
+	if (!PQpipelineSync(pg->conn))
+		return pg_fail(pg, NULL, context, error);
+	return TRUE;
+}
+
+/* Every job's result and the sync point; the first failure is ERROR. Jobs
+ * after a failure come back PGRES_PIPELINE_ABORTED. */
+static gboolean
+pg_batch_receive(PgStore *pg, guint n_jobs, const char *context, GError **error)
+{
+	gboolean ok = TRUE;
+	for (guint i = 0; i < n_jobs; i++) {
+		PGresult *res = PQgetResult(pg->conn);
+		if (!res)
+			return pg_fail(pg, NULL, context, error); /* the connection went away */
+		ExecStatusType st = PQresultStatus(res);
+		if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED)
+			ok = pg_fail(pg, g_steal_pointer(&res), context, error);
+		PQclear(res);
+		PQclear(PQgetResult(pg->conn)); /* the NULL that ends each job */
+	}
+	PGresult *sync = PQgetResult(pg->conn);
+	if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+		ok = ok ? pg_fail(pg, g_steal_pointer(&sync), context, error) : FALSE;
+	PQclear(sync);
+	return ok;
+}
+
+gboolean
+pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error)
+{
+	if (!batch->jobs || !batch->jobs->len)
+		return TRUE;
+	if (!pg_ensure_connected(pg, error))
+		return FALSE;
+	/* Statements are prepared (once per connection) before the pipeline. */
+	for (guint i = 0; i < batch->jobs->len; i++)
+		if (!pg_prepared_name(pg, g_array_index(batch->jobs, PgJob, i).sql, context, error))
+			return FALSE;
+	if (!PQenterPipelineMode(pg->conn))
+		return pg_fail(pg, NULL, context, error);
+	gboolean ok = pg_batch_send(pg, batch, context, error) &&
+		      pg_batch_receive(pg, batch->jobs->len, context, error);
+	if (!PQexitPipelineMode(pg->conn) && ok)
+		ok = pg_fail(pg, NULL, context, error);
+	return ok;
+}
+
 gint64
 pg_store_value_int(const PGresult *res, int row, int col)
 {

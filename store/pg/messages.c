@@ -188,74 +188,66 @@ pg_raw_unmap(PgRaw *raw)
 
 /* ---- message parts ---- */
 
-static gboolean
-pg_insert_participant(PgStore *pg, gint64 message, const char *role, int position, const char *name,
-		      const char *address, const char *key, GError **error)
-{
-	g_auto(PgParams) p = { 0 };
-	pg_params_int(&p, message);
-	pg_params_text(&p, role);
-	pg_params_int(&p, position);
-	pg_params_text(&p, name);
-	pg_params_text(&p, address);
-	pg_params_text(&p, key);
-	return pg_do(pg,
-		     "INSERT INTO participants(message, role, position, name, address, address_key) "
-		     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-		     &p, "storing a participant", error);
-}
+static const char pg_participant_sql[] =
+	"INSERT INTO participants(message, role, position, name, address, address_key) "
+	"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
-static gboolean
-pg_insert_participants(PgStore *pg, gint64 message, const IngestMessage *msg, GError **error)
+static void
+pg_add_participants(PgBatch *batch, gint64 message, const IngestMessage *msg)
 {
 	int pos[G_N_ELEMENTS(pg_role_names)] = { 0 };
 	for (guint i = 0; i < msg->addresses->len; i++) {
 		const IngestAddress *a = g_ptr_array_index(msg->addresses, i);
 		if ((guint)a->role >= G_N_ELEMENTS(pg_role_names))
 			continue;
-		if (!pg_insert_participant(pg, message, pg_role_names[a->role], pos[a->role]++, a->name, a->address,
-					   a->key, error))
-			return FALSE;
+		PgParams *p = pg_batch_add(batch, pg_participant_sql);
+		pg_params_int(p, message);
+		pg_params_text(p, pg_role_names[a->role]);
+		pg_params_int(p, pos[a->role]++);
+		pg_params_text(p, a->name);
+		pg_params_text(p, a->address);
+		pg_params_text(p, a->key);
 	}
-	return TRUE;
 }
 
-static gboolean
-pg_insert_references(PgStore *pg, gint64 message, const IngestMessage *msg, GError **error)
+static void
+pg_add_references(PgBatch *batch, gint64 message, const IngestMessage *msg)
 {
 	for (guint i = 0; i < msg->references->len; i++) {
-		g_auto(PgParams) p = { 0 };
-		pg_params_int(&p, message);
-		pg_params_int(&p, i);
-		pg_params_text(&p, g_ptr_array_index(msg->references, i));
-		if (!pg_do(pg,
-			   "INSERT INTO message_references(message, position, ref) VALUES ($1, $2, $3) "
-			   "ON CONFLICT DO NOTHING",
-			   &p, "storing a reference", error))
-			return FALSE;
+		PgParams *p = pg_batch_add(batch, "INSERT INTO message_references(message, position, ref) "
+						  "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+		pg_params_int(p, message);
+		pg_params_int(p, i);
+		pg_params_text(p, g_ptr_array_index(msg->references, i));
 	}
-	return TRUE;
 }
 
-static gboolean
-pg_insert_attachments(PgStore *pg, gint64 message, const IngestMessage *msg, GError **error)
+static void
+pg_add_attachments(PgBatch *batch, gint64 message, const IngestMessage *msg)
 {
 	for (guint i = 0; i < msg->attachments->len; i++) {
 		const IngestAttachment *at = g_ptr_array_index(msg->attachments, i);
-		g_auto(PgParams) p = { 0 };
-		pg_params_int(&p, message);
-		pg_params_int(&p, i);
-		pg_params_text(&p, at->filename);
-		pg_params_text(&p, at->content_type ? at->content_type : "application/octet-stream");
-		pg_params_int(&p, (gint64)at->size);
-		pg_params_text(&p, at->sha256);
-		if (!pg_do(pg,
-			   "INSERT INTO attachments(message, position, filename, content_type, size, sha256) "
-			   "VALUES ($1, $2, $3, $4, $5, $6)",
-			   &p, "storing an attachment", error))
-			return FALSE;
+		PgParams *p = pg_batch_add(batch, "INSERT INTO attachments(message, position, filename, content_type, "
+						  "size, sha256) VALUES ($1, $2, $3, $4, $5, $6)");
+		pg_params_int(p, message);
+		pg_params_int(p, i);
+		pg_params_text(p, at->filename);
+		pg_params_text(p, at->content_type ? at->content_type : "application/octet-stream");
+		pg_params_int(p, (gint64)at->size);
+		pg_params_text(p, at->sha256);
 	}
-	return TRUE;
+}
+
+/* Participants, references and attachments of a new message: one round
+ * trip for all of them. */
+static gboolean
+pg_insert_parts(PgStore *pg, gint64 message, const IngestMessage *msg, GError **error)
+{
+	g_auto(PgBatch) batch = { 0 };
+	pg_add_participants(&batch, message, msg);
+	pg_add_references(&batch, message, msg);
+	pg_add_attachments(&batch, message, msg);
+	return pg_store_run_batch(pg, &batch, "storing the message's parts", error);
 }
 
 static char *
@@ -476,8 +468,7 @@ pg_put_new_message(PgStore *pg, const IngestMessage *msg, const IngestInput *raw
 				      &r->message, error);
 	}
 	r->new_message = TRUE;
-	return pg_insert_participants(pg, r->message, msg, error) &&
-	       pg_insert_references(pg, r->message, msg, error) && pg_insert_attachments(pg, r->message, msg, error);
+	return pg_insert_parts(pg, r->message, msg, error);
 }
 
 gboolean

@@ -50,6 +50,20 @@ void pg_params_bytes(PgParams *p, const void *data, gsize len);
 void pg_params_clear(PgParams *p);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PgParams, pg_params_clear)
 
+/* Statements sent together in one round trip (libpq pipeline mode), for
+ * writes whose results are not needed. */
+typedef struct {
+	const char *sql;
+	PgParams params;
+} PgJob;
+typedef struct {
+	GArray *jobs; /* PgJob */
+} PgBatch;
+/* A new job running SQL; fill the returned parameters before the next add. */
+PgParams *pg_batch_add(PgBatch *batch, const char *sql);
+void pg_batch_clear(PgBatch *batch);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PgBatch, pg_batch_clear)
+
 PgStore *pg_store_cast(Store *store);
 
 /* ---- store/pg/conn.c ---- */
@@ -72,6 +86,9 @@ char *pg_store_redact_uri(const char *uri);
  * failure, CONTEXT saying what was being done. */
 PGresult *pg_store_query(PgStore *pg, const char *sql, const PgParams *params, int result_format,
 			 const char *context, GError **error);
+/* Run every job of BATCH in one round trip, in order; the first failure
+ * stops the rest (the transaction is then aborted, as after any error). */
+gboolean pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error);
 /* Run SQL without parameters or results: schema and transaction control. */
 gboolean pg_store_exec(PgStore *pg, const char *sql, const char *context, GError **error);
 /* Column COL of ROW as an integer (0 when NULL), from a text-format result. */
