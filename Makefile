@@ -32,7 +32,7 @@ B        ?= build
 export BCCDROP_BUILD := $(abspath $(B))
 CC       ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl
+PKGS     := glib-2.0 gio-2.0 gmime-3.0 sqlite3 milter libetpan gnutls libcurl libpq
 
 # Debian 12 packages needed to build and to run every test.
 DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
@@ -40,7 +40,8 @@ DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	dovecot-imapd dovecot-pop3d libetpan-dev libcurl4-gnutls-dev \
 	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
 	tzdata \
-	debhelper dpkg-dev fakeroot lintian mandoc man-db systemd
+	debhelper dpkg-dev fakeroot lintian mandoc man-db systemd \
+	postgresql-15 libpq-dev
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter

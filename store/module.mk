@@ -1,1 +1,1 @@
-LIB_SRCS += $(wildcard store/*.c store/sqlite/*.c)
+LIB_SRCS += $(wildcard store/*.c store/sqlite/*.c store/pg/*.c)

@@ -1,0 +1,119 @@
+/* Internal to store/: the PostgreSQL backend (libpq).
+ *
+ * Every pg_store_X has exactly the parameters and return type of store_X in
+ * store/store.h, so the backend table can point at it directly. A Store
+ * handed to them must come from pg_store_open().
+ *
+ * PLACEHOLDER: PgStoreBase stands in for the base `struct Store` that the
+ * backend table will define ({ const void *backend; ... }); a PgStore starts
+ * with it, so a Store * and a PgStore * are the same pointer. */
+#ifndef BCCDROP_STORE_PG_H
+#define BCCDROP_STORE_PG_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+typedef struct {
+	const void *backend; /* &pg_store_backend for this backend */
+} PgStoreBase;
+
+typedef struct {
+	PgStoreBase base; /* first: a Store * is a PgStore * */
+	PGconn *conn;
+	char *uri;	      /* as given (may hold no password: refused at open) */
+	char *redacted;	      /* what messages and logs show */
+	char *password;	      /* from [store] password_file, or NULL */
+	StoreOptions options;
+	GHashTable *prepared; /* SQL text -> statement name */
+	guint next_statement;
+	gboolean in_txn;
+	gboolean txn_lost;    /* the connection broke inside the transaction */
+	gboolean must_reset;  /* the connection broke: PQreset before the next use */
+} PgStore;
+
+extern const char pg_store_backend[];
+
+/* Parameters of one statement: text, integers (sent as text) or binary
+ * BYTEA. At most PG_PARAMS_MAX. */
+#define PG_PARAMS_MAX 16
+typedef struct {
+	int n;
+	const char *values[PG_PARAMS_MAX];
+	int lengths[PG_PARAMS_MAX];
+	int formats[PG_PARAMS_MAX];
+	char *owned[PG_PARAMS_MAX];
+} PgParams;
+void pg_params_text(PgParams *p, const char *s); /* NULL: SQL NULL */
+void pg_params_int(PgParams *p, gint64 v);
+void pg_params_bytes(PgParams *p, const void *data, gsize len);
+void pg_params_clear(PgParams *p);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PgParams, pg_params_clear)
+
+/* Statements sent together in one round trip (libpq pipeline mode), for
+ * writes whose results are not needed. */
+typedef struct {
+	const char *sql;
+	PgParams params;
+} PgJob;
+typedef struct {
+	GArray *jobs; /* PgJob */
+} PgBatch;
+/* A new job running SQL; fill the returned parameters before the next add. */
+PgParams *pg_batch_add(PgBatch *batch, const char *sql);
+void pg_batch_clear(PgBatch *batch);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PgBatch, pg_batch_clear)
+
+PgStore *pg_store_cast(Store *store);
+
+/* ---- store/pg/conn.c ---- */
+
+/* Open URI (postgresql:// or postgres://) and migrate (store/pg/schema.c).
+ * PASSWORD_FILE ([store] password_file) may be NULL: libpq then reads
+ * ~/.pgpass or the URI's passfile=. A password inside URI is refused. */
+Store *pg_store_open_full(const char *uri, const StoreOptions *options, const char *password_file,
+			  GError **error);
+Store *pg_store_open(const char *uri, const StoreOptions *options, GError **error);
+void pg_store_close(Store *store);
+const char *pg_store_path(Store *store); /* the redacted URI */
+/* Whether TEXT names a PostgreSQL database rather than a SQLite file. */
+gboolean pg_store_is_uri(const char *text);
+/* URI (or keyword=value conninfo) with any password removed. */
+char *pg_store_redact_uri(const char *uri);
+
+/* Run SQL (a prepared statement, cached by its text) with PARAMS (may be
+ * NULL); RESULT_FORMAT 1 asks for binary columns. NULL and ERROR set on
+ * failure, CONTEXT saying what was being done. */
+PGresult *pg_store_query(PgStore *pg, const char *sql, const PgParams *params, int result_format,
+			 const char *context, GError **error);
+/* Run every job of BATCH in one round trip, in order; the first failure
+ * stops the rest (the transaction is then aborted, as after any error). */
+gboolean pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error);
+/* Run SQL without parameters or results: schema and transaction control. */
+gboolean pg_store_exec(PgStore *pg, const char *sql, const char *context, GError **error);
+/* Column COL of ROW as an integer (0 when NULL), from a text-format result. */
+gint64 pg_store_value_int(const PGresult *res, int row, int col);
+/* STORE_ERROR code for an SQLSTATE (NULL: none, e.g. the connection broke). */
+StoreError pg_store_error_code(const char *sqlstate);
+
+/* ---- store/pg/schema.c ---- */
+
+gboolean pg_store_migrate(PgStore *pg, GError **error);
+int pg_store_schema_version(Store *store);
+
+/* ---- store/pg/messages.c ---- */
+
+gboolean pg_store_begin(Store *store, GError **error);
+gboolean pg_store_commit(Store *store, GError **error);
+void pg_store_rollback(Store *store);
+gboolean pg_store_in_transaction(Store *store);
+gboolean pg_store_savepoint(Store *store, GError **error);
+gboolean pg_store_savepoint_release(Store *store, GError **error);
+gboolean pg_store_savepoint_rollback(Store *store, GError **error);
+gboolean pg_store_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw,
+			      const StoreSource *source, StorePutResult *result, GError **error);
+GArray *pg_store_find_message_id(Store *store, const char *message_id, GError **error);
+gboolean pg_store_message_link_count(Store *store, gint64 message, guint *n_links, GError **error);
+GBytes *pg_store_raw_get(Store *store, gint64 message, GError **error);
+
+#endif
