@@ -19,6 +19,10 @@
 #include "ingest/ingest.h"
 #include "store/store.h"
 
+/* The options every program opens the store with, from CONFIG ([store]
+ * busy_timeout_ms, synchronous, password_file); CONFIG must outlive them. */
+StoreOptions capture_store_options(const CommonConfig *config, gboolean readonly);
+
 /* Process-wide set-up of the parser (GMime); once per program. */
 void capture_init(void);
 void capture_shutdown(void);

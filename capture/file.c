@@ -19,6 +19,16 @@ capture_shutdown(void)
 	ingest_shutdown();
 }
 
+StoreOptions
+capture_store_options(const CommonConfig *config, gboolean readonly)
+{
+	const char *pw = config->password_file;
+	return (StoreOptions){ .busy_timeout_ms = config->busy_timeout_ms,
+			       .synchronous_full = !g_strcmp0(config->synchronous, "full"),
+			       .readonly = readonly,
+			       .password_file = pw && *pw ? pw : NULL };
+}
+
 void
 capture_filed_clear(CaptureFiled *filed)
 {

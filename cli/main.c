@@ -112,7 +112,7 @@ cli_store(Cli *cli)
 {
 	if (cli->store)
 		return cli->store;
-	StoreOptions o = { cli->config->busy_timeout_ms, !strcmp(cli->config->synchronous, "full"), FALSE };
+	StoreOptions o = capture_store_options(cli->config, FALSE);
 	g_autoptr(GError) error = NULL;
 	cli->store = store_open(cli->db_path, &o, &error);
 	if (!cli->store) {

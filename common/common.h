@@ -24,6 +24,7 @@ typedef struct {
 	char *database;
 	int busy_timeout_ms;
 	char *synchronous; /* "full" or "normal" */
+	char *password_file; /* PostgreSQL password ("": ~/.pgpass or passfile=) */
 
 	/* [assoc] */
 	char **internal_domains; /* lower-case, ASCII (IDNA) */

@@ -26,6 +26,7 @@ static const KeySpec keys[] = {
 	{ "store", "database", KEY_STRING, F(database), COMMON_DEFAULT_DATABASE, 0, 0, NULL },
 	{ "store", "busy_timeout_ms", KEY_INT, F(busy_timeout_ms), "5000", 0, 600000, NULL },
 	{ "store", "synchronous", KEY_CHOICE, F(synchronous), "full", 0, 0, "full|normal" },
+	{ "store", "password_file", KEY_STRING, F(password_file), "", 0, 0, NULL },
 
 	{ "assoc", "internal_domains", KEY_LIST, F(internal_domains), "", 0, 0, NULL },
 	{ "assoc", "reply_follows_thread", KEY_BOOL, F(reply_follows_thread), "true", 0, 0, NULL },

@@ -28,7 +28,7 @@ milter_pool_new(const CommonConfig *config, guint max)
 	/* Waiting for a free connection is waiting for the database: the same
 	 * patience as for SQLite's own write lock. */
 	pool->wait_us = (gint64)MAX(config->busy_timeout_ms, 1000) * 1000;
-	pool->options = (StoreOptions){ config->busy_timeout_ms, !strcmp(config->synchronous, "full"), FALSE };
+	pool->options = capture_store_options(config, FALSE);
 	pool->path = g_strdup(config->database);
 	return pool;
 }

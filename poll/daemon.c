@@ -19,7 +19,7 @@ typedef struct {
 static Store *
 daemon_store_open(const CommonConfig *c, GError **error)
 {
-	StoreOptions o = { c->busy_timeout_ms, !strcmp(c->synchronous, "full"), FALSE };
+	StoreOptions o = capture_store_options(c, FALSE);
 	return store_open(c->database, &o, error);
 }
 

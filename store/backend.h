@@ -34,5 +34,6 @@ struct StoreBackend {
 #define STORE_BACKEND_VENTRY(name, params, args) .name = STORE_BACKEND_PREFIX(name),
 
 extern const StoreBackend store_sqlite_backend;
+extern const StoreBackend store_pg_backend;
 
 #endif

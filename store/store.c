@@ -7,25 +7,9 @@
 
 G_DEFINE_QUARK(bccdrop-store-error-quark, store_error)
 
-/* Locations of backends this build lacks: a clear refusal, never a file
- * named "postgresql:..." created by the SQLite backend. */
-static const char *const store_unbuilt[] = { "postgresql://", "postgres://" };
-
-static const StoreBackend *const store_backends[] = { &store_sqlite_backend };
-
-static gboolean
-store_unbuilt_location(const char *location, GError **error)
-{
-	for (guint i = 0; i < G_N_ELEMENTS(store_unbuilt); i++) {
-		if (!g_ascii_strncasecmp(location, store_unbuilt[i], strlen(store_unbuilt[i]))) {
-			/* The location may carry a password: name only its kind. */
-			g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN,
-				    "%s URI: the PostgreSQL backend is not built into this bccdrop", store_unbuilt[i]);
-			return TRUE;
-		}
-	}
-	return FALSE;
-}
+/* The first backend that claims a location opens it: a URI names a server,
+ * anything else is a SQLite file. */
+static const StoreBackend *const store_backends[] = { &store_pg_backend, &store_sqlite_backend };
 
 Store *
 store_open(const char *location, const StoreOptions *options, GError **error)
@@ -34,8 +18,6 @@ store_open(const char *location, const StoreOptions *options, GError **error)
 	for (guint i = 0; i < G_N_ELEMENTS(store_backends); i++)
 		if (store_backends[i]->claims(location))
 			return store_backends[i]->open(location, options ? options : &defaults, error);
-	if (store_unbuilt_location(location, error))
-		return NULL;
 	g_set_error(error, STORE_ERROR, STORE_ERROR_OPEN, "%s: not a database location", location);
 	return NULL;
 }

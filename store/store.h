@@ -31,11 +31,12 @@ typedef enum {
 typedef struct Store Store;
 
 typedef struct {
-	int busy_timeout_ms;	  /* how long to wait for another writer */
-	gboolean synchronous_full; /* fsync at every commit (durable) */
-	gboolean readonly;	  /* open without migrating or writing */
+	int busy_timeout_ms;	   /* how long to wait for another writer */
+	gboolean synchronous_full; /* fsync at every commit (durable; SQLite) */
+	gboolean readonly;	   /* open without migrating or writing */
+	const char *password_file; /* PostgreSQL: [store] password_file, or NULL */
 } StoreOptions;
-#define STORE_OPTIONS_DEFAULT ((StoreOptions){ 5000, TRUE, FALSE })
+#define STORE_OPTIONS_DEFAULT ((StoreOptions){ 5000, TRUE, FALSE, NULL })
 
 /* Open LOCATION (creating when absent) and migrate to STORE_SCHEMA_VERSION. A
  * database from a newer bccdrop is refused with STORE_ERROR_SCHEMA. OPTIONS

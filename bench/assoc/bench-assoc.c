@@ -130,7 +130,7 @@ main(int argc, char **argv)
 	}
 	ingest_init();
 	g_autoptr(GError) error = NULL;
-	StoreOptions o = { 5000, FALSE, FALSE };
+	StoreOptions o = { 5000, FALSE, FALSE, NULL };
 	g_autoptr(Store) store = store_open(db, &o, &error);
 	if (!store)
 		die("open", error);

@@ -6,13 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char pg_store_backend[] = "postgresql";
 
 PgStore *
 pg_store_cast(Store *store)
 {
 	PgStore *pg = (PgStore *)store;
-	g_return_val_if_fail(pg && pg->base.backend == pg_store_backend, NULL);
+	g_return_val_if_fail(pg && pg->base.backend == &store_pg_backend, NULL);
 	return pg;
 }
 
@@ -418,10 +417,11 @@ pg_connect(PgStore *pg, GError **error)
 }
 
 Store *
-pg_store_open_full(const char *uri, const StoreOptions *options, const char *password_file, GError **error)
+pg_store_open(const char *uri, const StoreOptions *options, GError **error)
 {
 	PgStore *pg = g_new0(PgStore, 1);
-	pg->base.backend = pg_store_backend;
+	pg->base.backend = &store_pg_backend;
+	const char *password_file = options ? options->password_file : NULL;
 	pg->uri = g_strdup(uri);
 	pg->redacted = pg_store_redact_uri(uri);
 	pg->options = options ? *options : STORE_OPTIONS_DEFAULT;
@@ -439,12 +439,6 @@ pg_store_open_full(const char *uri, const StoreOptions *options, const char *pas
 		return NULL;
 	}
 	return store;
-}
-
-Store *
-pg_store_open(const char *uri, const StoreOptions *options, GError **error)
-{
-	return pg_store_open_full(uri, options, NULL, error);
 }
 
 void

@@ -1,25 +1,21 @@
 /* Internal to store/: the PostgreSQL backend (libpq).
  *
  * Every pg_store_X has exactly the parameters and return type of store_X in
- * store/store.h, so the backend table can point at it directly. A Store
- * handed to them must come from pg_store_open().
- *
- * PLACEHOLDER: PgStoreBase stands in for the base `struct Store` that the
- * backend table will define ({ const void *backend; ... }); a PgStore starts
- * with it, so a Store * and a PgStore * are the same pointer. */
+ * store/store.h (declared from store/ops.h below), so the backend table
+ * (store/pg/backend.c) points at them directly. A Store handed to them must
+ * come from pg_store_open(). */
 #ifndef BCCDROP_STORE_PG_H
 #define BCCDROP_STORE_PG_H
 
 #include <libpq-fe.h>
 
-#include "store/store.h"
+#include "store/backend.h"
+
+#define STORE_BACKEND_PREFIX(name) pg_store_##name
+STORE_OPS(STORE_BACKEND_PROTO, STORE_BACKEND_VPROTO)
 
 typedef struct {
-	const void *backend; /* &pg_store_backend for this backend */
-} PgStoreBase;
-
-typedef struct {
-	PgStoreBase base; /* first: a Store * is a PgStore * */
+	Store base; /* first: a Store * is a PgStore * */
 	PGconn *conn;
 	char *uri;	      /* as given (may hold no password: refused at open) */
 	char *redacted;	      /* what messages and logs show */
@@ -32,7 +28,6 @@ typedef struct {
 	gboolean must_reset;  /* the connection broke: PQreset before the next use */
 } PgStore;
 
-extern const char pg_store_backend[];
 
 /* Parameters of one statement: text, integers (sent as text) or binary
  * BYTEA. At most PG_PARAMS_MAX. */
@@ -69,10 +64,8 @@ PgStore *pg_store_cast(Store *store);
 /* ---- store/pg/conn.c ---- */
 
 /* Open URI (postgresql:// or postgres://) and migrate (store/pg/schema.c).
- * PASSWORD_FILE ([store] password_file) may be NULL: libpq then reads
- * ~/.pgpass or the URI's passfile=. A password inside URI is refused. */
-Store *pg_store_open_full(const char *uri, const StoreOptions *options, const char *password_file,
-			  GError **error);
+ * OPTIONS->password_file ([store] password_file) may be NULL: libpq then
+ * reads ~/.pgpass or the URI's passfile=. A password inside URI is refused. */
 Store *pg_store_open(const char *uri, const StoreOptions *options, GError **error);
 void pg_store_close(Store *store);
 const char *pg_store_path(Store *store); /* the redacted URI */

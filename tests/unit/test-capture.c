@@ -208,7 +208,7 @@ static gpointer
 group_thread(gpointer data)
 {
 	GroupThread *t = data;
-	StoreOptions o = { 5000, FALSE, FALSE };
+	StoreOptions o = { 5000, FALSE, FALSE, NULL };
 	g_autoptr(Store) store = store_open(t->config->database, &o, &t->error);
 	if (!store)
 		return NULL;

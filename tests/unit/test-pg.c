@@ -34,6 +34,15 @@ PG_SAME_TYPE(store_find_message_id);
 PG_SAME_TYPE(store_message_link_count);
 PG_SAME_TYPE(store_raw_get);
 
+/* pg_store_open() with [store] password_file set to PWFILE. */
+static Store *
+open_with_password_file(const char *uri, const char *pwfile, GError **error)
+{
+	StoreOptions o = STORE_OPTIONS_DEFAULT;
+	o.password_file = pwfile;
+	return pg_store_open(uri, &o, error);
+}
+
 static const char *base_uri;
 
 /* Until store_close() dispatches to the backend, close PostgreSQL stores
@@ -766,19 +775,19 @@ test_password_sources(void)
 	/* [store] password_file, mode checked */
 	g_free(fresh_db("bccdrop_t_password"));
 	g_autofree char *db = uri_with_db(tcp, "bccdrop_t_password");
-	Store *s = pg_store_open_full(db, NULL, pwfile, &e);
+	Store *s = open_with_password_file(db, pwfile, &e);
 	g_assert_no_error(e);
 	pg_store_close(s);
 	g_autofree char *password = NULL;
 	g_assert_true(g_file_get_contents(pwfile, &password, NULL, NULL));
 	g_strstrip(password);
 	g_autofree char *loose = write_file("loose-pw", password, 0644);
-	g_assert_null(pg_store_open_full(db, NULL, loose, &e));
+	g_assert_null(open_with_password_file(db, loose, &e));
 	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
 	g_assert_nonnull(strstr(e->message, "chmod 600"));
 	g_clear_error(&e);
 	g_autofree char *wrong = write_file("wrong-pw", "not-it\n", 0600);
-	g_assert_null(pg_store_open_full(db, NULL, wrong, &e));
+	g_assert_null(open_with_password_file(db, wrong, &e));
 	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
 	g_assert_null(strstr(e->message, "not-it"));
 	g_clear_error(&e);
@@ -823,12 +832,12 @@ test_ssl_verify_full(void)
 	g_autofree char *db = uri_with_db(tcp, "bccdrop_t_ssl");
 	g_autofree char *good = g_strdup_printf("%s?sslmode=verify-full&sslrootcert=%s", db, ca);
 	g_autoptr(GError) e = NULL;
-	g_autoptr(PgTestStore) s = pg_store_open_full(good, NULL, pwfile, &e);
+	g_autoptr(PgTestStore) s = open_with_password_file(good, pwfile, &e);
 	g_assert_no_error(e);
 	g_autofree char *ssl = query_text(s, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
 	g_assert_cmpstr(ssl, ==, "t");
 	g_autofree char *bad = g_strdup_printf("%s?sslmode=verify-full&sslrootcert=%s", db, other);
-	g_assert_null(pg_store_open_full(bad, NULL, pwfile, &e));
+	g_assert_null(open_with_password_file(bad, pwfile, &e));
 	g_assert_error(e, STORE_ERROR, STORE_ERROR_OPEN);
 	g_assert_nonnull(strstr(e->message, "certificate"));
 }
