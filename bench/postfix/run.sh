@@ -23,7 +23,8 @@
 #      RSS_SIZE (10000000), MILTER_MEMORY_LIMIT (1M), SMTP_SOURCE_OPTS (e.g.
 #      -d: keep each session's connection for all its messages; by default
 #      every message is a new SMTP connection, hence a new milter
-#      connection, the harder case). Needs root (Postfix).
+#      connection, the harder case), PERF_MILTER (see perf_start). Needs
+#      root (Postfix).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export BCCDROP_TOP=$PWD BCCDROP_BUILD=${BCCDROP_BUILD:-$PWD/build}
@@ -82,6 +83,21 @@ milter_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz
 # One untimed run per port first: Postfix starts its smtpd and delivery
 # processes, the milters their first threads.
 for port in "$PORT_A" "$PORT_N" "$PORT_B"; do run "$port" 0 >/dev/null; done
+# PERF_MILTER=FILE: perf record (call graphs) of bccdrop-milter during the
+# (c) runs, into FILE (read it with perf report -i FILE).
+PERF_PID=
+perf_start() {
+	[ -n "${PERF_MILTER:-}" ] || return 0
+	perf record -q --call-graph dwarf,16384 -F 499 -p "$MILTER_PID" -o "$PERF_MILTER.$r" >/dev/null 2>&1 &
+	PERF_PID=$!
+	sleep 0.5
+}
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=
+}
 KINDS="a n b m c"
 declare -A times=([a]= [n]= [b]= [m]= [c]=)
 echo "bench/postfix: $MESSAGES messages x $ROUNDS rounds, $SESSIONS sessions, ${SIZE} B each, milter synchronous=full${SMTP_SOURCE_OPTS:+, smtp-source $SMTP_SOURCE_OPTS}"
@@ -93,7 +109,7 @@ for r in $(seq "$ROUNDS"); do
 		n) s=$(run "$PORT_N" 10) ;;
 		b) s=$(run "$PORT_B" 10) ;;
 		m) s=$(run "$PORT_N" 100) ;;
-		c) s=$(run "$PORT_B" 100) ;;
+		c) perf_start; s=$(run "$PORT_B" 100); perf_stop ;;
 		esac
 		printf '  round %d (%s): %6.2f s  %8.1f msg/s   milter CPU %5.2f s\n' "$r" "$v" "$s" \
 			"$(echo "$MESSAGES $s" | awk '{print $1/$2}')" "$(echo "$(milter_cpu) $cpu0" | awk '{print $1 - $2}')"

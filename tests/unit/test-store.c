@@ -111,7 +111,7 @@ test_migrate_empty(void)
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "wal");
 	sqlite3_reset(st);
-	g_assert_cmpint(count(s, "PRAGMA page_size"), ==, 16384);
+	g_assert_cmpint(count(s, "PRAGMA page_size"), ==, 8192);
 }
 
 /* A database as bccdrop with schema 1 left it: default 4 KiB pages, one
