@@ -84,19 +84,23 @@ milter_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz
 # processes, the milters their first threads.
 for port in "$PORT_A" "$PORT_N" "$PORT_B"; do run "$port" 0 >/dev/null; done
 # PERF_MILTER=FILE: perf record (call graphs) of bccdrop-milter during the
-# (c) runs, into FILE (read it with perf report -i FILE).
-PERF_PID=
+# (c) runs, into FILE.ROUND (read it with perf report -i FILE.ROUND), and the
+# number of fdatasync calls (durable commits: one per group commit batch).
+PERF_PIDS=()
 perf_start() {
 	[ -n "${PERF_MILTER:-}" ] || return 0
 	perf record -q --call-graph dwarf,16384 -F 499 -p "$MILTER_PID" -o "$PERF_MILTER.$r" >/dev/null 2>&1 &
-	PERF_PID=$!
+	PERF_PIDS+=($!)
+	perf stat -e syscalls:sys_enter_fdatasync -p "$MILTER_PID" -o "$PERF_MILTER.$r.stat" >/dev/null 2>&1 &
+	PERF_PIDS+=($!)
 	sleep 0.5
 }
 perf_stop() {
-	[ -n "$PERF_PID" ] || return 0
-	kill -INT "$PERF_PID"
-	wait "$PERF_PID" 2>/dev/null
-	PERF_PID=
+	[ "${#PERF_PIDS[@]}" -gt 0 ] || return 0
+	kill -INT "${PERF_PIDS[@]}"
+	wait "${PERF_PIDS[@]}" 2>/dev/null
+	PERF_PIDS=()
+	echo "  (c) round $r: $(awk '/fdatasync/ { print $1 }' "$PERF_MILTER.$r.stat") fdatasync calls for $MESSAGES messages" >&2
 }
 KINDS="a n b m c"
 declare -A times=([a]= [n]= [b]= [m]= [c]=)
