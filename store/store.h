@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);

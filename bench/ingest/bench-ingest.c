@@ -28,6 +28,10 @@ typedef struct {
 	guint64 messages;
 	guint64 bytes;
 	double parse_seconds; /* of an ingest pass: in ingest_parse() */
+	/* ... and in store_open() (schema creation), store_commit() (WAL
+	 * writes, fsync, auto-checkpoints) and store_close() (the last
+	 * checkpoint): where the store's time goes. */
+	double open_seconds, commit_seconds, close_seconds;
 } BenchTotal;
 
 static void G_GNUC_NORETURN
@@ -44,6 +48,12 @@ bench_item_free(gpointer p)
 	g_free(item->name);
 	g_bytes_unref(item->bytes);
 	g_free(item);
+}
+
+static double
+bench_since(gint64 start)
+{
+	return (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
 }
 
 /* ---- loading ---------------------------------------------------------------- */
@@ -135,7 +145,7 @@ bench_pass_gmime(GPtrArray *items, BenchTotal *total)
 		bench_gmime_one(item->bytes, sink);
 		total->bytes += g_bytes_get_size(item->bytes);
 	}
-	total->seconds += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	total->seconds += bench_since(start);
 	total->messages += items->len;
 	g_object_unref(sink);
 }
@@ -161,7 +171,7 @@ bench_store_one(Store *store, BenchItem *item, gint64 now, BenchTotal *total)
 	IngestInput in = INGEST_INPUT_BYTES(data, len);
 	gint64 start = g_get_monotonic_time();
 	g_autoptr(IngestMessage) msg = ingest_parse(&in, now, &error);
-	total->parse_seconds += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	total->parse_seconds += bench_since(start);
 	if (!msg)
 		die(item->name, error);
 	StoreSource source = { .kind = STORE_SOURCE_FILE, .received_at = now, .file_name = item->name };
@@ -170,6 +180,16 @@ bench_store_one(Store *store, BenchItem *item, gint64 now, BenchTotal *total)
 }
 
 static gboolean bench_sync_normal;
+
+static void
+bench_commit(Store *store, BenchTotal *total)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+	if (!store_commit(store, &error))
+		die("commit", error);
+	total->commit_seconds += bench_since(start);
+}
 
 static void
 bench_pass_ingest(GPtrArray *items, const char *db, BenchTotal *total)
@@ -182,6 +202,7 @@ bench_pass_ingest(GPtrArray *items, const char *db, BenchTotal *total)
 	Store *store = store_open(db, &options, &error);
 	if (!store)
 		die(db, error);
+	total->open_seconds += bench_since(start);
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	for (guint i = 0; i < items->len; i++) {
 		if (i % BENCH_BATCH == 0 && !store_begin(store, &error))
@@ -190,11 +211,12 @@ bench_pass_ingest(GPtrArray *items, const char *db, BenchTotal *total)
 		bench_store_one(store, item, now, total);
 		total->bytes += g_bytes_get_size(item->bytes);
 		if ((i + 1) % BENCH_BATCH == 0 || i + 1 == items->len)
-			if (!store_commit(store, &error))
-				die("commit", error);
+			bench_commit(store, total);
 	}
+	gint64 close_start = g_get_monotonic_time();
 	store_close(store);
-	total->seconds += (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+	total->close_seconds += bench_since(close_start);
+	total->seconds += bench_since(start);
 	total->messages += items->len;
 	bench_remove_db(db);
 }
@@ -266,6 +288,13 @@ main(int argc, char **argv)
 	       bench_rate(parse.bytes, parse.seconds) / 1e6, parse_mps > 0 ? ingest_mps / parse_mps : 0,
 	       items->len, (double)parse.bytes / (double)parse.messages * items->len / 1e6,
 	       bench_rate(ingest.messages, ingest.parse_seconds), 100 * ingest.parse_seconds / ingest.seconds);
+	double passes = (double)ingest.messages / items->len;
+	printf("ingest+store per pass: %.1f ms; ingest_parse %.1f, store_open %.1f, store_put_message %.1f, "
+	       "store_commit %.1f, store_close %.1f\n",
+	       1e3 * ingest.seconds / passes, 1e3 * ingest.parse_seconds / passes, 1e3 * ingest.open_seconds / passes,
+	       1e3 * (ingest.seconds - ingest.parse_seconds - ingest.open_seconds - ingest.commit_seconds -
+		      ingest.close_seconds) / passes,
+	       1e3 * ingest.commit_seconds / passes, 1e3 * ingest.close_seconds / passes);
 	g_clear_pointer(&items, g_ptr_array_unref);
 	ingest_shutdown();
 	g_free(corpus);

@@ -289,8 +289,15 @@ static const char migration_1[] =
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id"
 	"  AND b.day = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD');";
 
+/* ---- 2: indexes no query uses (as store/sqlite/schema.c's migration 2). */
+static const char migration_2[] =
+	"DROP INDEX IF EXISTS messages_in_reply_to;"
+	"DROP INDEX IF EXISTS message_references_ref;"
+	"DROP INDEX IF EXISTS attachments_sha256;";
+
 static const char *const pg_migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == STORE_SCHEMA_VERSION);

@@ -281,8 +281,20 @@ static const char migration_1[] =
 	"  FROM mailboxes m LEFT JOIN mailbox_sync s ON s.mailbox_id = m.id"
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id AND b.day = strftime('%Y-%m-%d', 'now');";
 
+/* ---- 2: indexes no query uses. Each one cost a B-tree insert, and a page
+ * written, per captured message. Threading looks up the parent by its
+ * Message-ID (messages_message_id), never messages by In-Reply-To or by
+ * References; nothing looks attachments up by hash. Grep store/, assoc/,
+ * cli/ and docs/reports.md before adding a query on these columns, and add
+ * its index back in a new migration. ---- */
+static const char migration_2[] =
+	"DROP INDEX IF EXISTS messages_in_reply_to;"
+	"DROP INDEX IF EXISTS message_references_ref;"
+	"DROP INDEX IF EXISTS attachments_sha256;";
+
 static const char *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/schema.h"
 #include "store/store.h"
 #include "tests/unit/testutil.h"
 
@@ -111,6 +112,59 @@ test_migrate_empty(void)
 	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
 	g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "wal");
 	sqlite3_reset(st);
+	g_assert_cmpint(count(s, "PRAGMA page_size"), ==, 8192);
+}
+
+/* A database as bccdrop with schema 1 left it: default 4 KiB pages, one
+ * message with a reference and an attachment. */
+static void
+make_v1_database(const char *path)
+{
+	sqlite3 *db = NULL;
+	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(sqlite3_exec(db, sq_schema_migration(1), NULL, NULL, NULL), ==, SQLITE_OK);
+	const char *rows =
+		"PRAGMA application_id=1111704658; PRAGMA user_version=1;"
+		"INSERT INTO messages(id, message_id, fingerprint, date, raw_size, stored_at)"
+		" VALUES (1, 'old@example.com', 'fp-old', '2026-01-01T00:00:00Z', 3, '2026-01-01T00:00:00Z');"
+		"INSERT INTO message_references VALUES (1, 0, 'parent@example.com');"
+		"INSERT INTO attachments VALUES (1, 0, 'a.pdf', 'application/pdf', 3, 'abc');"
+		"INSERT INTO raw_messages VALUES (1, x'414243');";
+	g_assert_cmpint(sqlite3_exec(db, rows, NULL, NULL, NULL), ==, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_migrate_v1(void)
+{
+	g_autofree char *path = db_path("v1.db");
+	make_v1_database(path);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) s = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(store_schema_version(s), ==, STORE_SCHEMA_VERSION);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+				 "('messages_in_reply_to', 'message_references_ref', 'attachments_sha256')"),
+			==, 0);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_message_id'"), ==, 1);
+	/* Its page size cannot change in WAL mode: the old one stays, and works. */
+	g_assert_cmpint(count(s, "PRAGMA page_size"), ==, 4096);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM message_references WHERE ref = 'parent@example.com'"), ==, 1);
+	g_autoptr(GBytes) raw = store_raw_get(s, 1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpmem(g_bytes_get_data(raw, NULL), g_bytes_get_size(raw), "ABC", 3);
+	IngestMessage *m = fake_message("new@example.com", "after-migration");
+	StoreSource file = { .kind = STORE_SOURCE_FILE, .received_at = 1, .file_name = "x.eml" };
+	StorePutResult r;
+	put(s, m, &file, &r);
+	g_assert_true(r.new_message);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM messages"), ==, 2);
+	sqlite3_stmt *st = sq_prepare(s, "PRAGMA integrity_check", NULL);
+	g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
+	g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "ok");
+	sqlite3_reset(st);
+	fake_message_free(m);
 }
 
 /* The location picks the backend: a file path is SQLite, a PostgreSQL URI
@@ -490,6 +544,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/store/migrate-empty", test_migrate_empty);
 	g_test_add_func("/store/backend-by-location", test_backend_by_location);
+	g_test_add_func("/store/migrate-v1", test_migrate_v1);
 	g_test_add_func("/store/refuse-newer", test_refuse_newer);
 	g_test_add_func("/store/refuse-foreign", test_refuse_foreign);
 	g_test_add_func("/store/exactly-once", test_exactly_once);
