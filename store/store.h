@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -91,6 +91,7 @@ typedef struct {
 	gint64 uid;			   /* imap */
 	const char *uidl;		   /* pop3 */
 	const char *file_name;		   /* file */
+	const char *deal_id;		   /* bcc_dropbox: the deal of a per-deal address, else NULL */
 } StoreSource;
 
 typedef struct {
@@ -244,6 +245,7 @@ typedef struct {
 	char *kind;	     /* "bcc_dropbox", "imap", "pop3", "file" */
 	char *owner_user_id; /* or NULL */
 	char *dropbox;	     /* the dropbox address hit, or NULL */
+	char *deal_id;	     /* the deal a per-deal address named, or NULL */
 } StoreFactSource;
 
 typedef struct {

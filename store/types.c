@@ -13,6 +13,7 @@ fact_source_free(gpointer p)
 	g_free(s->kind);
 	g_free(s->owner_user_id);
 	g_free(s->dropbox);
+	g_free(s->deal_id);
 	g_free(s);
 }
 
