@@ -507,4 +507,53 @@ gboolean store_user_dropbox(Store *store, const char *user_id, char **dropbox, G
 /* DEAL_ID's name; STORE_ERROR_NOT_FOUND when there is no such deal. */
 gboolean store_deal_name(Store *store, const char *deal_id, char **name, GError **error);
 
+/* ---- retention and legal hold (store/sqlite/retention.c, docs/retention.md) ----
+ * A message is held while any active hold (not released, `until` not past)
+ * covers it: view message_holds is the one definition. */
+
+typedef enum {
+	STORE_HOLD_USER,    /* messages with a source owned by the user */
+	STORE_HOLD_CONTACT, /* linked to the contact or its deals, or with its address */
+	STORE_HOLD_DEAL,    /* linked to the deal, or filed through its per-deal address */
+	STORE_HOLD_MESSAGE, /* every stored message with that Message-ID */
+} StoreHoldKind;
+const char *store_hold_kind_name(StoreHoldKind kind); /* "user", ... */
+
+typedef struct {
+	gint64 id;
+	char *kind, *target, *reason;
+	char *until;	   /* ISO 8601, or NULL: until released */
+	char *created_at;
+	char *released_at; /* or NULL */
+	gboolean active;
+	gint64 n_messages; /* messages it holds now (0 when inactive) */
+} StoreHold;
+void store_hold_free(StoreHold *hold);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreHold, store_hold_free)
+
+/* Add a hold on TARGET (a CRM id, or a Message-ID without brackets) until
+ * UNTIL (Unix seconds, 0: until released). An unknown target fails with
+ * STORE_ERROR_NOT_FOUND and adds nothing. */
+gboolean store_hold_add(Store *store, StoreHoldKind kind, const char *target, const char *reason, gint64 until,
+			gint64 *id, GError **error);
+/* Every hold, newest first: StoreHold*. */
+GPtrArray *store_hold_list(Store *store, GError **error);
+/* Release an active hold now; STORE_ERROR_NOT_FOUND when no active hold has ID. */
+gboolean store_hold_release(Store *store, gint64 id, GError **error);
+
+typedef struct {
+	gint64 message;
+	char *message_id, *fingerprint, *date;
+	char *held_by; /* active hold ids "3,7", or NULL: would be deleted */
+} StoreRetentionItem;
+void store_retention_item_free(StoreRetentionItem *item);
+/* The messages dated before CUTOFF (Unix seconds), oldest first, held or
+ * not: StoreRetentionItem*. What `retention run --dry-run` shows. */
+GPtrArray *store_retention_due(Store *store, gint64 cutoff, GError **error);
+/* One batch, in its own transaction: delete up to LIMIT unheld messages
+ * dated before CUTOFF (everything of theirs goes by ON DELETE CASCADE),
+ * each recorded in retention_log with REASON first. *DELETED: how many. */
+gboolean store_retention_purge(Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted,
+			       GError **error);
+
 #endif
