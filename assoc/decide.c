@@ -23,6 +23,7 @@ typedef struct {
 	gboolean has_dropbox;  /* some source is a BCC dropbox */
 	gboolean has_mailbox;  /* some source is imap/pop3 */
 	GHashTable *dropboxes; /* address keys of the dropboxes hit */
+	const char *deal_address; /* the deal a per-deal address named, or NULL */
 } Eval;
 
 static void
@@ -91,6 +92,8 @@ eval_sources(Eval *ev)
 		char *key = s->dropbox ? ingest_address_key(s->dropbox) : NULL;
 		if (key)
 			g_hash_table_add(ev->dropboxes, key);
+		if (s->deal_id && !ev->deal_address)
+			ev->deal_address = s->deal_id;
 	}
 }
 
@@ -295,6 +298,38 @@ eval_thread(Eval *ev)
 	g_string_append(ev->trace, "thread: no referenced message is linked to a deal\n");
 }
 
+/* ---- per-deal address ------------------------------------------------------ */
+
+static void
+eval_drop_deals(Eval *ev)
+{
+	for (guint i = ev->candidates->len; i-- > 0;) {
+		Candidate *c = ev->candidates->pdata[i];
+		if (strcmp(c->link.module, "deal") != 0)
+			continue;
+		g_autofree char *k = g_strdup_printf("deal:%s", c->link.record_id);
+		g_hash_table_remove(ev->by_record, k);
+		g_ptr_array_remove_index(ev->candidates, i);
+	}
+}
+
+/* The sender chose the deal by its address: it is the message's one deal,
+ * whatever its probability. Contact links the participants found stay
+ * (the mail still concerns those people); the deals they would have picked
+ * give way. */
+static void
+eval_deal_address(Eval *ev)
+{
+	if (!ev->deal_address)
+		return;
+	g_string_append_printf(ev->trace,
+			       "deal address: the sender chose deal %s by its per-deal address: linked whatever "
+			       "its probability; deals found through participants give way, contact links stay\n",
+			       ev->deal_address);
+	eval_drop_deals(ev);
+	eval_add(ev, "deal", ev->deal_address, "deal_address", NULL, NULL);
+}
+
 /* ---- visibility ----------------------------------------------------------- */
 
 static gboolean
@@ -385,6 +420,7 @@ assoc_evaluate(const StoreDecisionFacts *facts, const CommonConfig *config)
 	eval_sources(&ev);
 	eval_participants(&ev);
 	eval_thread(&ev);
+	eval_deal_address(&ev);
 	for (guint i = 0; i < ev.candidates->len; i++)
 		eval_visibility(&ev, ev.candidates->pdata[i]);
 	AssocDecision *d = eval_result(&ev);

@@ -91,6 +91,7 @@ typedef enum {
 	CAPTURE_RCPT_OTHER,	      /* an ordinary recipient */
 	CAPTURE_RCPT_DROPBOX,	      /* a user's dropbox */
 	CAPTURE_RCPT_UNKNOWN_DROPBOX, /* in a dropbox domain, but nobody's dropbox */
+	CAPTURE_RCPT_BAD_TAG,	      /* a user's per-deal address that does not verify */
 } CaptureRcptKind;
 
 typedef struct {
@@ -98,6 +99,8 @@ typedef struct {
 	char *key;     /* normalised (NULL: not a usable address) */
 	CaptureRcptKind kind;
 	char *user_id; /* the dropbox's owner */
+	char *deal_id; /* DROPBOX through a valid per-deal address: its deal */
+	char *refusal; /* BAD_TAG: why, for the sender and the log */
 } CaptureRcpt;
 void capture_rcpt_free(CaptureRcpt *rcpt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CaptureRcpt, capture_rcpt_free)
@@ -106,7 +109,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CaptureRcpt, capture_rcpt_free)
  * FALSE when it cannot be a dropbox ([milter] dropbox_domains), so ordinary
  * mail costs no database lookup at all. */
 CaptureRcpt *capture_rcpt_new(const CommonConfig *config, const char *address, gboolean *need_lookup);
-/* Finish the classification with the store. */
+/* Finish the classification with the store. A per-deal address
+ * (docs/association.md) is a DROPBOX with DEAL_ID when its tag verifies
+ * with a current or in-grace key of [dropbox] tag_key_file for the
+ * dropbox's owner and the deal exists, else BAD_TAG. An unreadable key
+ * file is an error (retry later), never a refusal. */
 gboolean capture_rcpt_lookup(Store *store, const CommonConfig *config, CaptureRcpt *rcpt, GError **error);
 /* The normalised form of an address (NULL when unusable), as stored. */
 char *capture_address_key(const char *address);

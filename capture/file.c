@@ -125,6 +125,8 @@ capture_rcpt_free(CaptureRcpt *rcpt)
 	g_free(rcpt->address);
 	g_free(rcpt->key);
 	g_free(rcpt->user_id);
+	g_free(rcpt->deal_id);
+	g_free(rcpt->refusal);
 	g_free(rcpt);
 }
 
@@ -150,18 +152,75 @@ capture_rcpt_new(const CommonConfig *config, const char *address, gboolean *need
 	return r;
 }
 
+static void
+capture_rcpt_refuse(CaptureRcpt *rcpt, char *why)
+{
+	rcpt->kind = CAPTURE_RCPT_BAD_TAG;
+	rcpt->refusal = why;
+}
+
+/* The deal of a per-deal address of USER (parsed as A): missing deals and
+ * tags that do not verify are refusals, a store or key file failure an
+ * error. */
+static gboolean
+capture_rcpt_check_tag(Store *store, const CommonConfig *config, CaptureRcpt *rcpt, const AssocDealtagAddress *a,
+		       GError **error)
+{
+	g_autoptr(GError) missing = NULL;
+	g_autofree char *name = NULL;
+	if (!store_deal_name(store, a->deal_id, &name, &missing)) {
+		if (!g_error_matches(missing, STORE_ERROR, STORE_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, g_steal_pointer(&missing));
+			return FALSE;
+		}
+		capture_rcpt_refuse(rcpt, g_strdup("the deal of this per-deal address does not exist"));
+		return TRUE;
+	}
+	g_autoptr(AssocDealtagKeys) keys = assoc_dealtag_keys_load(config->dropbox_tag_key_file, FALSE, error);
+	if (!keys)
+		return FALSE;
+	if (!assoc_dealtag_verify(keys, rcpt->user_id, a->deal_id, a->tag, common_now(),
+				  config->dropbox_tag_grace_days)) {
+		capture_rcpt_refuse(rcpt, g_strdup("the per-deal address does not verify (mistyped, altered, or "
+						   "from a retired key)"));
+		return TRUE;
+	}
+	rcpt->kind = CAPTURE_RCPT_DROPBOX;
+	rcpt->deal_id = g_strdup(a->deal_id);
+	return TRUE;
+}
+
+/* A per-deal address: the plain dropbox behind it must be a user's. */
+static gboolean
+capture_rcpt_lookup_tag(Store *store, const CommonConfig *config, CaptureRcpt *rcpt, GError **error)
+{
+	g_auto(AssocDealtagAddress) a = { 0 };
+	if (!assoc_dealtag_parse(rcpt->address, config->dropbox_recipient_delimiter, &a))
+		return TRUE;
+	g_autofree char *dropbox = ingest_address_key(a.dropbox);
+	if (!dropbox || !store_user_by_dropbox(store, dropbox, &rcpt->user_id, error))
+		return dropbox == NULL;
+	return !rcpt->user_id || capture_rcpt_check_tag(store, config, rcpt, &a, error);
+}
+
 gboolean
 capture_rcpt_lookup(Store *store, const CommonConfig *config, CaptureRcpt *rcpt, GError **error)
 {
 	g_clear_pointer(&rcpt->user_id, g_free);
+	g_clear_pointer(&rcpt->deal_id, g_free);
+	g_clear_pointer(&rcpt->refusal, g_free);
 	rcpt->kind = CAPTURE_RCPT_OTHER;
 	if (!rcpt->key)
 		return TRUE;
 	if (!store_user_by_dropbox(store, rcpt->key, &rcpt->user_id, error))
 		return FALSE;
-	if (rcpt->user_id)
+	if (rcpt->user_id) {
 		rcpt->kind = CAPTURE_RCPT_DROPBOX;
-	else if (capture_in_dropbox_domain(config, rcpt->key))
+		return TRUE;
+	}
+	if (!capture_rcpt_lookup_tag(store, config, rcpt, error))
+		return FALSE;
+	if (rcpt->kind == CAPTURE_RCPT_OTHER && capture_in_dropbox_domain(config, rcpt->key))
 		rcpt->kind = CAPTURE_RCPT_UNKNOWN_DROPBOX;
 	return TRUE;
 }

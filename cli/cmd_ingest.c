@@ -131,11 +131,17 @@ ingest_input(IngestRun *run, const guint8 *data, gsize len, GError **error)
 	return ok;
 }
 
-/* The owner of the first --rcpt that is a dropbox, the way the milter
- * would have found it. */
+/* The owner of the first --rcpt that is a dropbox (and the deal of a
+ * per-deal address), the way the milter would have found it; *REFUSAL says
+ * why the milter would have refused a --rcpt (a bad per-deal address). An
+ * --owner given keeps its value; the deal is then taken only from its
+ * own dropbox. */
+typedef struct {
+	char *owner, *dropbox, *deal, *refusal;
+} IngestDropbox;
+
 static gboolean
-ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, char **owner, char **dropbox,
-		     GError **error)
+ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, IngestDropbox *out, GError **error)
 {
 	for (char **r = rcpts; r && *r; r++) {
 		gboolean need_lookup = FALSE;
@@ -144,11 +150,17 @@ ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, cha
 			continue;
 		if (!capture_rcpt_lookup(store, config, rcpt, error))
 			return FALSE;
-		if (rcpt->kind == CAPTURE_RCPT_DROPBOX) {
-			*owner = g_steal_pointer(&rcpt->user_id);
-			*dropbox = g_steal_pointer(&rcpt->key);
+		if (rcpt->kind == CAPTURE_RCPT_BAD_TAG) {
+			out->refusal = g_strdup_printf("--rcpt %s refused: %s", *r, rcpt->refusal);
 			return TRUE;
 		}
+		if (rcpt->kind != CAPTURE_RCPT_DROPBOX || out->dropbox ||
+		    (out->owner && strcmp(out->owner, rcpt->user_id) != 0))
+			continue;
+		if (!out->owner)
+			out->owner = g_steal_pointer(&rcpt->user_id);
+		out->dropbox = g_steal_pointer(&rcpt->key);
+		out->deal = g_steal_pointer(&rcpt->deal_id);
 	}
 	return TRUE;
 }
@@ -179,7 +191,7 @@ ingest_read(const char *path, GError **error)
 int
 cli_cmd_ingest(Cli *cli, int argc, char **argv)
 {
-	g_autofree char *source = NULL, *mail_from = NULL, *owner = NULL, *dropbox = NULL;
+	g_autofree char *source = NULL, *mail_from = NULL, *owner = NULL;
 	g_auto(GStrv) rcpts = NULL;
 	const GOptionEntry entries[] = {
 		{ "source", 0, 0, G_OPTION_ARG_STRING, &source, "Source kind: file (default), bcc_dropbox, imap, pop3",
@@ -208,9 +220,13 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) lookup_error = NULL;
-	if (!owner && kind == STORE_SOURCE_BCC_DROPBOX &&
-	    !ingest_dropbox_owner(store, cli->config, rcpts, &owner, &dropbox, &lookup_error)) {
-		cli_error("ingest: %s", lookup_error->message);
+	IngestDropbox box = { .owner = g_steal_pointer(&owner) };
+	gboolean found = kind != STORE_SOURCE_BCC_DROPBOX ||
+			 ingest_dropbox_owner(store, cli->config, rcpts, &box, &lookup_error);
+	owner = box.owner;
+	g_autofree char *dropbox = box.dropbox, *deal = box.deal, *refusal = box.refusal;
+	if (!found || refusal) {
+		cli_error("ingest: %s", found ? refusal : lookup_error->message);
 		return CLI_FAILED;
 	}
 	g_autoptr(CaptureBatch) batch = capture_batch_new(store, cli->config);
@@ -226,8 +242,10 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 		g_autoptr(GBytes) bytes = ingest_read(argv[i], &error);
 		run.label = argv[i];
 		run.source.file_name = kind == STORE_SOURCE_FILE ? argv[i] : NULL;
-		if (owner && kind == STORE_SOURCE_BCC_DROPBOX && rcpts)
+		if (owner && kind == STORE_SOURCE_BCC_DROPBOX && rcpts) {
 			run.source.dropbox = dropbox ? dropbox : rcpts[0];
+			run.source.deal_id = deal;
+		}
 		gsize len = 0;
 		const guint8 *data = bytes ? g_bytes_get_data(bytes, &len) : NULL;
 		if (!bytes || !ingest_input(&run, data ? data : (const guint8 *)"", len, &error)) {

@@ -25,6 +25,8 @@ static const CliCommand commands[] = {
 	{ "mailbox", cli_cmd_mailbox, "configure users' IMAP/POP3 mailboxes" },
 	{ "export", cli_cmd_export, "a user's stored mail as mboxrd" },
 	{ "dropbox-address", cli_cmd_dealtag, "signed per-deal dropbox addresses; rotate-key" },
+	{ "retention", cli_cmd_retention, "delete mail older than [retention] keep_days, except held" },
+	{ "hold", cli_cmd_hold, "legal holds on mail: add, list, release" },
 };
 
 void

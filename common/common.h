@@ -60,6 +60,9 @@ typedef struct {
 	int dropbox_tag_grace_days;
 	char *dropbox_recipient_delimiter; /* one or more characters, like Postfix's */
 
+	/* [retention] (docs/retention.md) */
+	int retention_keep_days; /* 0: keep forever */
+
 	/* [log] */
 	char *log_level; /* error, warning, info, debug */
 } CommonConfig;

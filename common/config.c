@@ -59,6 +59,9 @@ static const KeySpec keys[] = {
 	/* Never '.' or a letter or digit: the per-deal address is split on them. */
 	{ "dropbox", "recipient_delimiter", KEY_CHARS, F(dropbox_recipient_delimiter), "+", 0, 0, "+-_=~#%&!" },
 
+	/* 0: keep forever (docs/retention.md). */
+	{ "retention", "keep_days", KEY_INT, F(retention_keep_days), "0", 0, 36500, NULL },
+
 	{ "log", "level", KEY_CHOICE, F(log_level), "info", 0, 0, "error|warning|info|debug" },
 };
 

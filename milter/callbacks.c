@@ -18,6 +18,7 @@ typedef struct {
 	char *rcpt;    /* exactly as received (for smfi_delrcpt) */
 	char *key;     /* normalised dropbox address */
 	char *user_id; /* its owner */
+	char *deal_id; /* a per-deal address's deal, or NULL */
 } MilterDropbox;
 
 typedef struct {
@@ -47,6 +48,7 @@ dropbox_free(gpointer p)
 	g_free(d->rcpt);
 	g_free(d->key);
 	g_free(d->user_id);
+	g_free(d->deal_id);
 	g_free(d);
 }
 
@@ -157,7 +159,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return s->mail_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-typedef enum { RCPT_OTHER, RCPT_DROPBOX, RCPT_UNKNOWN_DROPBOX, RCPT_STRANGER } RcptVerdict;
+typedef enum { RCPT_OTHER, RCPT_DROPBOX, RCPT_UNKNOWN_DROPBOX, RCPT_STRANGER, RCPT_BAD_TAG } RcptVerdict;
 
 /* May this transaction's sender file into USER_ID's dropbox? With AUTH the
  * login decides; without, the envelope sender here and the header From at
@@ -192,6 +194,8 @@ rcpt_classify(MilterSession *s, CaptureRcpt *rcpt, RcptVerdict *verdict, GError 
 		*verdict = allowed ? RCPT_DROPBOX : RCPT_STRANGER;
 	else if (rcpt->kind == CAPTURE_RCPT_UNKNOWN_DROPBOX)
 		*verdict = RCPT_UNKNOWN_DROPBOX;
+	else if (rcpt->kind == CAPTURE_RCPT_BAD_TAG)
+		*verdict = RCPT_BAD_TAG;
 	return TRUE;
 }
 
@@ -222,11 +226,18 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			  s->auth_authen ? s->auth_authen : "");
 		smfi_setreply(ctx, "550", "5.7.1", "bccdrop: only the dropbox owner may send to this address");
 		return SMFIS_REJECT;
+	case RCPT_BAD_TAG: {
+		g_autofree char *text = g_strdup_printf("bccdrop: %s", r->refusal);
+		g_message("%s: refused %s: %s", session_qid(s), rcpt, r->refusal);
+		smfi_setreply(ctx, "550", "5.7.1", text);
+		return SMFIS_REJECT;
+	}
 	case RCPT_DROPBOX: {
 		MilterDropbox *d = g_new0(MilterDropbox, 1);
 		d->rcpt = g_strdup(rcpt);
 		d->key = g_steal_pointer(&r->key);
 		d->user_id = g_steal_pointer(&r->user_id);
+		d->deal_id = g_steal_pointer(&r->deal_id);
 		g_ptr_array_add(s->dropboxes, d);
 		break;
 	}
@@ -361,6 +372,7 @@ eom_file_one(Store *store, MilterSession *s, const IngestMessage *msg, const Ing
 		.envelope_from = s->envelope_from,
 		.envelope_rcpts = (const char *const *)s->rcpts->pdata,
 		.dropbox = d->key,
+		.deal_id = d->deal_id,
 	};
 	g_auto(CaptureFiled) filed = { 0 };
 	gboolean ok = capture_group_store(milter_server->group, store, milter_server->config, msg, raw, &src, NULL,

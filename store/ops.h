@@ -65,6 +65,11 @@
 	X(gboolean, crm_put_contact, (Store *store, const StoreCrmContact *contact, GError **error), (store, contact, error)) \
 	X(gboolean, crm_put_deal, (Store *store, const StoreCrmDeal *deal, GError **error), (store, deal, error)) \
 	X(gboolean, user_dropbox, (Store *store, const char *user_id, char **dropbox, GError **error), (store, user_id, dropbox, error)) \
-	X(gboolean, deal_name, (Store *store, const char *deal_id, char **name, GError **error), (store, deal_id, name, error))
+	X(gboolean, deal_name, (Store *store, const char *deal_id, char **name, GError **error), (store, deal_id, name, error)) \
+	X(gboolean, hold_add, (Store *store, StoreHoldKind kind, const char *target, const char *reason, gint64 until, gint64 *id, GError **error), (store, kind, target, reason, until, id, error)) \
+	X(GPtrArray *, hold_list, (Store *store, GError **error), (store, error)) \
+	X(gboolean, hold_release, (Store *store, gint64 id, GError **error), (store, id, error)) \
+	X(GPtrArray *, retention_due, (Store *store, gint64 cutoff, GError **error), (store, cutoff, error)) \
+	X(gboolean, retention_purge, (Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted, GError **error), (store, cutoff, reason, limit, deleted, error))
 
 #endif

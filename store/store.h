@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -92,6 +92,7 @@ typedef struct {
 	gint64 uid;			   /* imap */
 	const char *uidl;		   /* pop3 */
 	const char *file_name;		   /* file */
+	const char *deal_id;		   /* bcc_dropbox: the deal of a per-deal address, else NULL */
 } StoreSource;
 
 typedef struct {
@@ -245,6 +246,7 @@ typedef struct {
 	char *kind;	     /* "bcc_dropbox", "imap", "pop3", "file" */
 	char *owner_user_id; /* or NULL */
 	char *dropbox;	     /* the dropbox address hit, or NULL */
+	char *deal_id;	     /* the deal a per-deal address named, or NULL */
 } StoreFactSource;
 
 typedef struct {
@@ -505,5 +507,54 @@ gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **err
 gboolean store_user_dropbox(Store *store, const char *user_id, char **dropbox, GError **error);
 /* DEAL_ID's name; STORE_ERROR_NOT_FOUND when there is no such deal. */
 gboolean store_deal_name(Store *store, const char *deal_id, char **name, GError **error);
+
+/* ---- retention and legal hold (store/sqlite/retention.c, docs/retention.md) ----
+ * A message is held while any active hold (not released, `until` not past)
+ * covers it: view message_holds is the one definition. */
+
+typedef enum {
+	STORE_HOLD_USER,    /* messages with a source owned by the user */
+	STORE_HOLD_CONTACT, /* linked to the contact or its deals, or with its address */
+	STORE_HOLD_DEAL,    /* linked to the deal, or filed through its per-deal address */
+	STORE_HOLD_MESSAGE, /* every stored message with that Message-ID */
+} StoreHoldKind;
+const char *store_hold_kind_name(StoreHoldKind kind); /* "user", ... */
+
+typedef struct {
+	gint64 id;
+	char *kind, *target, *reason;
+	char *until;	   /* ISO 8601, or NULL: until released */
+	char *created_at;
+	char *released_at; /* or NULL */
+	gboolean active;
+	gint64 n_messages; /* messages it holds now (0 when inactive) */
+} StoreHold;
+void store_hold_free(StoreHold *hold);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreHold, store_hold_free)
+
+/* Add a hold on TARGET (a CRM id, or a Message-ID without brackets) until
+ * UNTIL (Unix seconds, 0: until released). An unknown target fails with
+ * STORE_ERROR_NOT_FOUND and adds nothing. */
+gboolean store_hold_add(Store *store, StoreHoldKind kind, const char *target, const char *reason, gint64 until,
+			gint64 *id, GError **error);
+/* Every hold, newest first: StoreHold*. */
+GPtrArray *store_hold_list(Store *store, GError **error);
+/* Release an active hold now; STORE_ERROR_NOT_FOUND when no active hold has ID. */
+gboolean store_hold_release(Store *store, gint64 id, GError **error);
+
+typedef struct {
+	gint64 message;
+	char *message_id, *fingerprint, *date;
+	char *held_by; /* active hold ids "3,7", or NULL: would be deleted */
+} StoreRetentionItem;
+void store_retention_item_free(StoreRetentionItem *item);
+/* The messages dated before CUTOFF (Unix seconds), oldest first, held or
+ * not: StoreRetentionItem*. What `retention run --dry-run` shows. */
+GPtrArray *store_retention_due(Store *store, gint64 cutoff, GError **error);
+/* One batch, in its own transaction: delete up to LIMIT unheld messages
+ * dated before CUTOFF (everything of theirs goes by ON DELETE CASCADE),
+ * each recorded in retention_log with REASON first. *DELETED: how many. */
+gboolean store_retention_purge(Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted,
+			       GError **error);
 
 #endif

@@ -13,6 +13,7 @@ fact_source_free(gpointer p)
 	g_free(s->kind);
 	g_free(s->owner_user_id);
 	g_free(s->dropbox);
+	g_free(s->deal_id);
 	g_free(s);
 }
 
@@ -296,4 +297,40 @@ store_message_view_free(StoreMessageView *v)
 		if (v->rows[i])
 			g_ptr_array_unref(v->rows[i]);
 	g_free(v);
+}
+
+/* ---- retention ---- */
+
+static const char *const hold_kind_names[] = { "user", "contact", "deal", "message" };
+
+const char *
+store_hold_kind_name(StoreHoldKind kind)
+{
+	return (guint)kind < G_N_ELEMENTS(hold_kind_names) ? hold_kind_names[kind] : "?";
+}
+
+void
+store_hold_free(StoreHold *hold)
+{
+	if (!hold)
+		return;
+	g_free(hold->kind);
+	g_free(hold->target);
+	g_free(hold->reason);
+	g_free(hold->until);
+	g_free(hold->created_at);
+	g_free(hold->released_at);
+	g_free(hold);
+}
+
+void
+store_retention_item_free(StoreRetentionItem *item)
+{
+	if (!item)
+		return;
+	g_free(item->message_id);
+	g_free(item->fingerprint);
+	g_free(item->date);
+	g_free(item->held_by);
+	g_free(item);
 }

@@ -309,3 +309,38 @@ pg_store_deal_name(Store *store, const char *deal_id, char **name, GError **erro
 	pg_unimplemented(error, "deal_name");
 	return FALSE;
 }
+
+gboolean
+pg_store_hold_add(Store *store, StoreHoldKind kind, const char *target, const char *reason, gint64 until, gint64 *id, GError **error)
+{
+	pg_unimplemented(error, "hold_add");
+	return FALSE;
+}
+
+GPtrArray *
+pg_store_hold_list(Store *store, GError **error)
+{
+	pg_unimplemented(error, "hold_list");
+	return NULL;
+}
+
+gboolean
+pg_store_hold_release(Store *store, gint64 id, GError **error)
+{
+	pg_unimplemented(error, "hold_release");
+	return FALSE;
+}
+
+GPtrArray *
+pg_store_retention_due(Store *store, gint64 cutoff, GError **error)
+{
+	pg_unimplemented(error, "retention_due");
+	return NULL;
+}
+
+gboolean
+pg_store_retention_purge(Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted, GError **error)
+{
+	pg_unimplemented(error, "retention_purge");
+	return FALSE;
+}

@@ -25,6 +25,7 @@ facts_sources(Store *store, StoreDecisionFacts *f, GError **error)
 		s->kind = sq_col_dup(st, 0, NULL);
 		s->owner_user_id = sq_col_dup(st, 1, NULL);
 		s->dropbox = sq_col_dup(st, 2, NULL);
+		s->deal_id = sq_col_dup(st, 3, NULL);
 		g_ptr_array_add(f->sources, s);
 	}
 	return sq_rows_end(store, st, rc, error, "reading the message's sources");

@@ -213,8 +213,8 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	sqlite3_stmt *st = sq_prepare(
 		store,
 		"INSERT OR IGNORE INTO sources(message, kind, identity, received_at, owner_user_id, dropbox, "
-		"envelope_from, envelope_rcpts, mailbox_id, folder, uidvalidity, uid, uidl, file_name) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"envelope_from, envelope_rcpts, mailbox_id, folder, uidvalidity, uid, uidl, file_name, deal_id) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		error);
 	if (!st)
 		return FALSE;
@@ -235,6 +235,7 @@ insert_source(Store *store, gint64 message, const StoreSource *s, gboolean *adde
 	}
 	sq_bind_text(st, 13, s->uidl);
 	sq_bind_text(st, 14, s->file_name);
+	sq_bind_text(st, 15, s->deal_id);
 	if (!sq_step_done(store, st, error, "storing a source"))
 		return FALSE;
 	*added = sqlite3_changes(sq_handle(store)) > 0;

@@ -292,9 +292,67 @@ static const char migration_2[] =
 	"DROP INDEX IF EXISTS message_references_ref;"
 	"DROP INDEX IF EXISTS attachments_sha256;";
 
+/* Per-deal addresses (docs/association.md) and retention with legal hold
+ * (docs/retention.md). */
+static const char migration_3[] =
+	/* ---- per-deal addresses: the deal a dropbox copy was filed onto ---- */
+	"ALTER TABLE sources ADD COLUMN deal_id TEXT;"
+
+	/* ---- retention (store/sqlite/retention.c, `bccdrop retention`/`hold`) ---- */
+	"CREATE TABLE holds ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('user','contact','deal','message')),"
+	"  target TEXT NOT NULL CHECK (target <> ''),"
+	"  reason TEXT NOT NULL CHECK (reason <> ''),"
+	"  until TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  released_at TEXT"
+	");"
+	/* Every message an active hold covers, with the hold: the one
+	 * definition of "held", read by `retention run` and the view below. */
+	"CREATE VIEW message_holds AS"
+	" WITH active AS (SELECT * FROM holds WHERE released_at IS NULL"
+	"  AND (until IS NULL OR until > strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+	" SELECT s.message AS message, h.id AS hold_id FROM active h"
+	"  JOIN sources s ON h.kind = 'user' AND s.owner_user_id = h.target"
+	" UNION SELECT m.id, h.id FROM active h"
+	"  JOIN messages m ON h.kind = 'message' AND m.message_id = h.target"
+	" UNION SELECT l.message, h.id FROM active h"
+	"  JOIN links l ON h.kind = 'deal' AND l.module = 'deal' AND l.record_id = h.target"
+	" UNION SELECT s.message, h.id FROM active h"
+	"  JOIN sources s ON h.kind = 'deal' AND s.deal_id = h.target"
+	" UNION SELECT l.message, h.id FROM active h"
+	"  JOIN links l ON h.kind = 'contact' AND l.module = 'contact' AND l.record_id = h.target"
+	" UNION SELECT l.message, h.id FROM active h"
+	"  JOIN deal_contacts dc ON h.kind = 'contact' AND dc.contact_id = h.target"
+	"  JOIN links l ON l.module = 'deal' AND l.record_id = dc.deal_id"
+	" UNION SELECT p.message, h.id FROM active h"
+	"  JOIN contact_addresses ca ON h.kind = 'contact' AND ca.contact_id = h.target"
+	"  JOIN participants p ON p.address_key = ca.address_key;"
+	"CREATE TABLE retention_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message INTEGER NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  date TEXT NOT NULL,"
+	"  deleted_at TEXT NOT NULL,"
+	"  reason TEXT NOT NULL"
+	");"
+	"CREATE TRIGGER retention_log_no_update BEFORE UPDATE ON retention_log"
+	" BEGIN SELECT RAISE(ABORT, 'retention_log is append-only'); END;"
+	"CREATE TRIGGER retention_log_no_delete BEFORE DELETE ON retention_log"
+	" BEGIN SELECT RAISE(ABORT, 'retention_log is append-only'); END;"
+	"CREATE VIEW retention_status AS"
+	" SELECT m.id AS message, m.message_id AS message_id, m.date AS date,"
+	"  CAST(julianday('now') - julianday(m.date) AS INTEGER) AS age_days,"
+	"  (SELECT group_concat(hold_id, ',') FROM (SELECT DISTINCT hold_id FROM message_holds"
+	"   WHERE message = m.id ORDER BY hold_id)) AS held_by"
+	" FROM messages m;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

@@ -26,7 +26,7 @@ gboolean sq_fail(Store *store, GError **error, const char *context);
 sqlite3 *sq_handle(Store *store);
 
 #define STORE_SQL_SOURCES \
-	"SELECT kind, owner_user_id, dropbox FROM sources WHERE message = ? ORDER BY id"
+	"SELECT kind, owner_user_id, dropbox, deal_id FROM sources WHERE message = ? ORDER BY id"
 #define STORE_SQL_USER_ADDRESS \
 	"SELECT user_id, kind FROM user_addresses WHERE address_key = ?1 " \
 	"UNION ALL SELECT id, 'dropbox' FROM users WHERE dropbox = ?1 LIMIT 1"

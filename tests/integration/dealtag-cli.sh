@@ -120,4 +120,24 @@ write_conf .
 fails "delimiter . refused by the configuration" 78 "[dropbox] recipient_delimiter: '.' must be one or more of" \
 	bd dropbox-address --user u1 --deal d1
 
+# ---- bccdrop ingest --source bcc_dropbox: the milter's check ------------------
+write_conf +
+mail() { printf 'From: alice@ourco.com\r\nTo: x@client.example\r\nSubject: s\r\nMessage-ID: <%s>\r\nDate: Tue, 10 Mar 2026 12:00:00 +0000\r\n\r\nbody\r\n' "$1"; }
+q() { sqlite3 "$DB" "$1"; }
+links_of() { q "SELECT group_concat(l.module || ':' || l.record_id || ':' || l.rule) FROM links l JOIN messages m ON m.id = l.message WHERE m.message_id = '$1'"; }
+mail i1@ourco.com >"$WORK/i1"
+check "ingest to a per-deal address" bd ingest --source bcc_dropbox --mail-from alice@ourco.com --rcpt "$n1" "$WORK/i1"
+is "ingest: linked to its deal, rule deal_address" "$(links_of i1@ourco.com)" deal:d1:deal_address
+is "ingest: owner from the dropbox behind it" "$(q "SELECT owner_user_id || ' ' || deal_id FROM sources")" "u1 d1"
+ntag=${n1%@*}; ntag=${ntag##*.}
+mail i2@ourco.com >"$WORK/i2"
+fails "ingest: tampered tag refused" 1 "refused: the per-deal address does not verify" \
+	bd ingest --source bcc_dropbox --rcpt "${n1/.$ntag@/.${ntag:0:7}$([ "${ntag:7:1}" = a ] && echo b || echo a)@}" "$WORK/i2"
+fails "ingest: another user's tag refused" 1 "refused: the per-deal address does not verify" \
+	bd ingest --source bcc_dropbox --rcpt "bob-drop+d-x.d1.$ntag@bcc.example" "$WORK/i2"
+is "ingest: nothing stored when refused" "$(q "SELECT count(*) FROM messages WHERE message_id = 'i2@ourco.com'")" 0
+mail i3@ourco.com >"$WORK/i3"
+check "ingest to the plain dropbox" bd ingest --source bcc_dropbox --rcpt Alice-Drop@bcc.example "$WORK/i3"
+is "plain dropbox: no deal on the source" "$(q "SELECT coalesce(s.deal_id, 'none') FROM sources s JOIN messages m ON m.id = s.message WHERE m.message_id = 'i3@ourco.com'")" none
+
 done_testing

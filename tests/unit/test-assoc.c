@@ -373,6 +373,25 @@ test_rule_deals(void)
 	check_rule(none, config, "contact:c7:contact_no_deals:public", "matches lead c7 \"L\"");
 }
 
+/* A per-deal address: that deal, whatever its probability; the deals the
+ * participants lead to give way, their contact links stay. */
+static void
+test_rule_deal_address(void)
+{
+	g_autoptr(CommonConfig) config = rule_config();
+	g_autoptr(StoreDecisionFacts) f = dropbox_facts();
+	((StoreFactSource *)f->sources->pdata[0])->deal_id = g_strdup("d9");
+	StoreFactContact *c = fact_contact(fact_participant(f, "to", "a@client.example"), "c1", "contact", "A");
+	fact_deal(c, "d1", NULL, 30, -1, "2026-03-05T00:00:00Z");
+	fact_contact(fact_participant(f, "cc", "l@prospect.example"), "c7", "lead", "L");
+	check_rule(f, config, "contact:c7:contact_no_deals:public deal:d9:deal_address:public",
+		   "deal address: the sender chose deal d9 by its per-deal address");
+	/* No participant matches at all: still linked. */
+	g_autoptr(StoreDecisionFacts) alone = dropbox_facts();
+	((StoreFactSource *)alone->sources->pdata[0])->deal_id = g_strdup("d9");
+	check_rule(alone, config, "deal:d9:deal_address:public", "whatever its probability");
+}
+
 static void
 test_rule_contacts(void)
 {
@@ -818,6 +837,7 @@ main(int argc, char **argv)
 	g_test_add_func("/assoc/rule/trace-text", test_rule_trace_text);
 	g_test_add_func("/assoc/rule/deals", test_rule_deals);
 	g_test_add_func("/assoc/rule/contacts", test_rule_contacts);
+	g_test_add_func("/assoc/rule/deal-address", test_rule_deal_address);
 	g_test_add_func("/assoc/rule/excluded", test_rule_excluded);
 	g_test_add_func("/assoc/rule/thread", test_rule_thread);
 	g_test_add_func("/assoc/rule/visibility", test_rule_visibility);

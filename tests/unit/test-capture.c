@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "store/sqlite/sqlite.h"
 #include "tests/unit/testutil.h"
 
 static char *
@@ -269,6 +270,132 @@ test_group_commit(void)
 	g_cond_clear(&started);
 }
 
+/* ---- per-deal recipients ---- */
+
+static CommonConfig *
+tag_setup(const char *name, Store **store, AssocDealtagKeys **keys)
+{
+	g_autofree char *db = g_strconcat(name, ".db", NULL);
+	g_autofree char *key = g_strconcat(name, ".key", NULL);
+	CommonConfig *config = testutil_config(db, 2000);
+	g_free(config->dropbox_tag_key_file);
+	config->dropbox_tag_key_file = g_build_filename(testutil_tmpdir(), key, NULL);
+	g_autoptr(GError) error = NULL;
+	*store = store_open(config->database, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(sq_exec(*store,
+			      "INSERT INTO users(id, email, dropbox) VALUES ('u1', 'alice@ourco.com', "
+			      "'alice-drop@bcc.example'), ('u2', 'bob@ourco.com', 'bob-drop@bcc.example');"
+			      "INSERT INTO deals(id, name, modified_at) VALUES ('d1', 'Renewal', '2026-01-01T00:00:00Z');",
+			      &error));
+	*keys = assoc_dealtag_keys_load(config->dropbox_tag_key_file, TRUE, &error);
+	g_assert_no_error(error);
+	return config;
+}
+
+static char *
+tag_address(const AssocDealtagKeys *keys, const char *dropbox, const char *delims, const char *user,
+	    const char *deal)
+{
+	g_autoptr(GError) error = NULL;
+	char *a = assoc_dealtag_address(keys, dropbox, delims, user, deal, "Renewal", &error);
+	g_assert_no_error(error);
+	return a;
+}
+
+/* The kind ADDRESS classifies as; *DEAL gets the deal (may be NULL). */
+static CaptureRcptKind
+tag_kind(Store *store, const CommonConfig *config, const char *address, char **deal)
+{
+	gboolean need = FALSE;
+	g_autoptr(CaptureRcpt) r = capture_rcpt_new(config, address, &need);
+	g_autoptr(GError) error = NULL;
+	g_assert_true(capture_rcpt_lookup(store, config, r, &error));
+	g_assert_no_error(error);
+	g_assert_true(r->kind != CAPTURE_RCPT_BAD_TAG || (r->refusal && *r->refusal));
+	if (deal)
+		*deal = g_strdup(r->deal_id);
+	return r->kind;
+}
+
+static void
+test_rcpt_deal_address(void)
+{
+	Store *store = NULL;
+	AssocDealtagKeys *keys = NULL;
+	g_autoptr(CommonConfig) config = tag_setup("tag-address", &store, &keys);
+	g_autofree char *a = tag_address(keys, "alice-drop@bcc.example", "+", "u1", "d1");
+	g_autofree char *deal = NULL;
+	g_assert_cmpint(tag_kind(store, config, a, &deal), ==, CAPTURE_RCPT_DROPBOX);
+	g_assert_cmpstr(deal, ==, "d1");
+	g_clear_pointer(&deal, g_free);
+	/* The plain dropbox keeps working, with no deal. */
+	g_assert_cmpint(tag_kind(store, config, "Alice-Drop@bcc.example", &deal), ==, CAPTURE_RCPT_DROPBOX);
+	g_assert_null(deal);
+	/* Tampered tag. */
+	g_autofree char *bad = g_strdup(a);
+	char *at = strchr(bad, '@');
+	at[-1] = at[-1] == 'a' ? 'b' : 'a';
+	g_assert_cmpint(tag_kind(store, config, bad, NULL), ==, CAPTURE_RCPT_BAD_TAG);
+	/* Alice's tag on bob's dropbox. */
+	g_autofree char *tag = g_strdup(strstr(a, ".d1.") + 4);
+	g_autofree char *bob = g_strdup_printf("bob-drop+d-renewal.d1.%s", tag);
+	g_assert_cmpint(tag_kind(store, config, bob, NULL), ==, CAPTURE_RCPT_BAD_TAG);
+	/* A well-signed address for a deal that does not exist. */
+	g_autofree char *gone = tag_address(keys, "alice-drop@bcc.example", "+", "u1", "d404");
+	g_assert_cmpint(tag_kind(store, config, gone, NULL), ==, CAPTURE_RCPT_BAD_TAG);
+	/* Nobody's dropbox behind it: not ours, as before. */
+	g_autofree char *stranger = tag_address(keys, "carol-drop@bcc.example", "+", "u1", "d1");
+	g_assert_cmpint(tag_kind(store, config, stranger, NULL), ==, CAPTURE_RCPT_OTHER);
+	assoc_dealtag_keys_free(keys);
+	store_close(store);
+}
+
+static void
+test_rcpt_deal_rotation(void)
+{
+	Store *store = NULL;
+	AssocDealtagKeys *keys = NULL;
+	g_autoptr(CommonConfig) config = tag_setup("tag-rotation", &store, &keys);
+	g_autofree char *a = tag_address(keys, "alice-drop@bcc.example", "+", "u1", "d1");
+	g_autoptr(GError) error = NULL;
+	/* Retired 29 days ago: inside the 30-day grace. */
+	g_assert_true(assoc_dealtag_rotate(config->dropbox_tag_key_file, common_now() - 29 * 86400, 30, &error));
+	g_assert_no_error(error);
+	config->dropbox_tag_grace_days = 30;
+	g_assert_cmpint(tag_kind(store, config, a, NULL), ==, CAPTURE_RCPT_DROPBOX);
+	config->dropbox_tag_grace_days = 28;
+	g_assert_cmpint(tag_kind(store, config, a, NULL), ==, CAPTURE_RCPT_BAD_TAG);
+	/* A key file others can read is an error (retry later), not a refusal. */
+	g_assert_cmpint(chmod(config->dropbox_tag_key_file, 0640), ==, 0);
+	gboolean need = FALSE;
+	g_autoptr(CaptureRcpt) r = capture_rcpt_new(config, a, &need);
+	g_assert_false(capture_rcpt_lookup(store, config, r, &error));
+	g_assert_nonnull(error);
+	assoc_dealtag_keys_free(keys);
+	store_close(store);
+}
+
+static void
+test_rcpt_deal_delimiters(void)
+{
+	Store *store = NULL;
+	AssocDealtagKeys *keys = NULL;
+	g_autoptr(CommonConfig) config = tag_setup("tag-delimiters", &store, &keys);
+	g_autofree char *dash = tag_address(keys, "alice-drop@bcc.example", "-", "u1", "d1");
+	g_autofree char *plus = tag_address(keys, "alice-drop@bcc.example", "+", "u1", "d1");
+	g_free(config->dropbox_recipient_delimiter);
+	config->dropbox_recipient_delimiter = g_strdup("+-");
+	g_assert_cmpint(tag_kind(store, config, dash, NULL), ==, CAPTURE_RCPT_DROPBOX);
+	g_assert_cmpint(tag_kind(store, config, plus, NULL), ==, CAPTURE_RCPT_DROPBOX);
+	g_free(config->dropbox_recipient_delimiter);
+	config->dropbox_recipient_delimiter = g_strdup("+");
+	g_assert_cmpint(tag_kind(store, config, dash, NULL), ==, CAPTURE_RCPT_OTHER);
+	g_assert_cmpint(tag_kind(store, config, plus, NULL), ==, CAPTURE_RCPT_DROPBOX);
+	assoc_dealtag_keys_free(keys);
+	store_close(store);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -279,6 +406,9 @@ main(int argc, char **argv)
 	g_test_add_func("/capture/file-and-redelivery", test_file_and_redelivery);
 	g_test_add_func("/capture/batch-hook", test_batch_hook);
 	g_test_add_func("/capture/group-commit", test_group_commit);
+	g_test_add_func("/capture/rcpt/deal-address", test_rcpt_deal_address);
+	g_test_add_func("/capture/rcpt/deal-rotation", test_rcpt_deal_rotation);
+	g_test_add_func("/capture/rcpt/deal-delimiters", test_rcpt_deal_delimiters);
 	int rc = g_test_run();
 	capture_shutdown();
 	return rc;

@@ -538,6 +538,48 @@ test_decision_query_plans(void)
 	}
 }
 
+/* The typed retention operations a backend implements: a held message is
+ * kept, an unheld old one goes with its parts and is logged, the log
+ * refuses changes, a hold on nothing is refused. */
+static void
+test_retention(void)
+{
+	g_autofree char *path = db_path("retention.db");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) s = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	StoreSource src = { .kind = STORE_SOURCE_FILE, .received_at = 1700000000, .file_name = "f" };
+	IngestMessage *held = fake_message("held@example.com", "held");
+	IngestMessage *gone = fake_message("gone@example.com", "gone");
+	StorePutResult r;
+	put(s, held, &src, &r);
+	put(s, gone, &src, &r);
+	gint64 id = 0;
+	g_assert_false(store_hold_add(s, STORE_HOLD_DEAL, "d404", "x", 0, &id, &error));
+	g_assert_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_true(store_hold_add(s, STORE_HOLD_MESSAGE, "held@example.com", "audit", 0, &id, &error));
+	g_autoptr(GPtrArray) due = store_retention_due(s, 1700000001, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(due->len, ==, 2);
+	guint deleted = 0;
+	g_assert_true(store_retention_purge(s, 1700000001, "test", 500, &deleted, &error));
+	g_assert_cmpuint(deleted, ==, 1);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM messages WHERE message_id = 'held@example.com'"), ==, 1);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM attachments"), ==, 1);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM retention_log WHERE message_id = 'gone@example.com'"), ==, 1);
+	g_assert_false(sq_exec(s, "DELETE FROM retention_log", NULL));
+	g_assert_false(sq_exec(s, "UPDATE retention_log SET reason = ''", NULL));
+	g_assert_true(store_hold_release(s, id, &error));
+	g_assert_false(store_hold_release(s, id, &error));
+	g_assert_error(error, STORE_ERROR, STORE_ERROR_NOT_FOUND);
+	g_assert_true(store_retention_purge(s, 1700000001, "test", 500, &deleted, NULL));
+	g_assert_cmpuint(deleted, ==, 1);
+	g_assert_cmpint(count(s, "SELECT count(*) FROM retention_log"), ==, 2);
+	fake_message_free(held);
+	fake_message_free(gone);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -555,5 +597,6 @@ main(int argc, char **argv)
 	g_test_add_func("/store/source-kinds", test_source_kinds);
 	g_test_add_func("/store/decision-query-plans", test_decision_query_plans);
 	g_test_add_func("/store/decision-facts-and-writes", test_decision_facts_and_writes);
+	g_test_add_func("/store/retention", test_retention);
 	return g_test_run();
 }
