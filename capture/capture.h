@@ -87,6 +87,7 @@ typedef enum {
 	CAPTURE_RCPT_OTHER,	      /* an ordinary recipient */
 	CAPTURE_RCPT_DROPBOX,	      /* a user's dropbox */
 	CAPTURE_RCPT_UNKNOWN_DROPBOX, /* in a dropbox domain, but nobody's dropbox */
+	CAPTURE_RCPT_DEACTIVATED,     /* the dropbox of a user deactivated (or retired) in the CRM */
 } CaptureRcptKind;
 
 typedef struct {

@@ -161,8 +161,11 @@ capture_rcpt_lookup(Store *store, const CommonConfig *config, CaptureRcpt *rcpt,
 		return TRUE;
 	if (!store_user_by_dropbox(store, rcpt->key, &rcpt->user_id, error))
 		return FALSE;
+	gboolean inactive = FALSE;
+	if (rcpt->user_id && !store_user_inactive(store, rcpt->user_id, &inactive, error))
+		return FALSE;
 	if (rcpt->user_id)
-		rcpt->kind = CAPTURE_RCPT_DROPBOX;
+		rcpt->kind = inactive ? CAPTURE_RCPT_DEACTIVATED : CAPTURE_RCPT_DROPBOX;
 	else if (capture_in_dropbox_domain(config, rcpt->key))
 		rcpt->kind = CAPTURE_RCPT_UNKNOWN_DROPBOX;
 	return TRUE;

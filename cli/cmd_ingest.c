@@ -144,6 +144,12 @@ ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, cha
 			continue;
 		if (!capture_rcpt_lookup(store, config, rcpt, error))
 			return FALSE;
+		if (rcpt->kind == CAPTURE_RCPT_DEACTIVATED) {
+			g_set_error(error, STORE_ERROR, STORE_ERROR_INVALID,
+				    "%s: refused (550 5.1.1): the dropbox's user %s is deactivated in the CRM; "
+				    "nothing was stored", *r, rcpt->user_id);
+			return FALSE;
+		}
 		if (rcpt->kind == CAPTURE_RCPT_DROPBOX) {
 			*owner = g_steal_pointer(&rcpt->user_id);
 			*dropbox = g_steal_pointer(&rcpt->key);

@@ -65,6 +65,11 @@
 	X(gboolean, crm_put_contact, (Store *store, const StoreCrmContact *contact, GError **error), (store, contact, error)) \
 	X(gboolean, crm_put_deal, (Store *store, const StoreCrmDeal *deal, GError **error), (store, deal, error)) \
 	X(gboolean, user_dropbox, (Store *store, const char *user_id, char **dropbox, GError **error), (store, user_id, dropbox, error)) \
+	X(gboolean, crm_state, (Store *store, StoreCrmKind kind, const char *id, char **state, GError **error), (store, kind, id, state, error)) \
+	X(GPtrArray *, crm_live_ids, (Store *store, StoreCrmKind kind, GError **error), (store, kind, error)) \
+	X(gboolean, crm_retire, (Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error), (store, kind, id, reason, error)) \
+	X(gboolean, crm_merge_contact, (Store *store, const char *id, const char *survivor, const char *reason, GError **error), (store, id, survivor, reason, error)) \
+	X(gboolean, user_inactive, (Store *store, const char *user_id, gboolean *inactive, GError **error), (store, user_id, inactive, error)) \
 	X(gboolean, deal_name, (Store *store, const char *deal_id, char **name, GError **error), (store, deal_id, name, error))
 
 #endif

@@ -281,8 +281,21 @@ static const char migration_1[] =
 	"  FROM mailboxes m LEFT JOIN mailbox_sync s ON s.mailbox_id = m.id"
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id AND b.day = strftime('%Y-%m-%d', 'now');";
 
+/* ---- CRM full sync (bccdrop import --full): records absent from the
+ * CRM's export are retired, never deleted (their links and history stay);
+ * a merged contact names its survivor; a deactivated user keeps everything
+ * but captures nothing new. ---- */
+static const char migration_crm_sync[] =
+	"ALTER TABLE users ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE users ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0 CHECK (deactivated IN (0,1));"
+	"ALTER TABLE stages ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
+	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
+
 static const char *const migrations[] = {
 	migration_1,
+	migration_crm_sync,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
