@@ -325,36 +325,56 @@ cli_cmd_explain(Cli *cli, int argc, char **argv)
 
 /* ---- reassociate ---------------------------------------------------------- */
 
+/* The messages to re-decide: --since D, --all, or the unmatched ones. */
+static GArray *
+reassociate_targets(Store *store, gboolean all, const char *since, GError **error)
+{
+	gint64 t = 0;
+	if (!since)
+		return store_message_ids(store, !all, error);
+	if (!common_parse_iso8601(since, &t)) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG, "--since '%s' is not an ISO 8601 date", since);
+		return NULL;
+	}
+	return store_message_ids_since(store, t, error);
+}
+
 int
 cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 {
 	gboolean unmatched = FALSE, all = FALSE, dry_run = FALSE;
+	g_autofree char *since = NULL;
 	const GOptionEntry entries[] = {
+		{ "since", 0, 0, G_OPTION_ARG_STRING, &since,
+		  "Every message dated on or after D (ISO 8601), linked or not", "D" },
 		{ "unmatched", 0, 0, G_OPTION_ARG_NONE, &unmatched, "Only unmatched messages (the default)", NULL },
 		{ "all", 0, 0, G_OPTION_ARG_NONE, &all, "Every stored message", NULL },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Show the changes, write nothing", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	if (!cli_parse(cli, &argc, &argv, entries, "",
-		       "Run the association rule again with the current CRM data. Every link change is\n"
-		       "recorded and listed by 'bccdrop history'."))
+		       "Run the association rule again with the current CRM data. Past mail keeps the\n"
+		       "link decided when it was captured until this is run on purpose. Every link\n"
+		       "change is recorded and listed by 'bccdrop history'."))
+
 		return CLI_USAGE;
-	if (argc != 1 || (unmatched && all)) {
-		cli_error("reassociate: usage: bccdrop reassociate [--unmatched|--all] [--dry-run]");
+	if (argc != 1 || unmatched + all + (since != NULL) > 1) {
+		cli_error("reassociate: usage: bccdrop reassociate [--unmatched|--all|--since D] [--dry-run]");
 		return CLI_USAGE;
 	}
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GArray) messages = store_message_ids(store, !all, &error);
+	g_autoptr(GArray) messages = reassociate_targets(store, all, since, &error);
 	if (!messages) {
 		cli_error("reassociate: %s", error->message);
 		return CLI_FAILED;
 	}
 	ChangePrinter p = { store, TRUE };
 	CaptureRerunStats s = { 0 };
-	const char *reason = all ? "reassociate --all" : "reassociate --unmatched";
+	g_autofree char *reason = since ? g_strdup_printf("reassociate --since %s", since)
+					: g_strdup(all ? "reassociate --all" : "reassociate --unmatched");
 	if (!capture_rerun(store, cli->config, messages, reason, dry_run, print_change, &p, &s, &error)) {
 		cli_error("reassociate: %s", error->message);
 		return CLI_FAILED;

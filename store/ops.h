@@ -55,6 +55,7 @@
 	X(GPtrArray *, message_links, (Store *store, gint64 message, GError **error), (store, message, error)) \
 	X(GPtrArray *, link_history, (Store *store, gint64 message, GError **error), (store, message, error)) \
 	X(GArray *, message_ids, (Store *store, gboolean unmatched_only, GError **error), (store, unmatched_only, error)) \
+	X(GArray *, message_ids_since, (Store *store, gint64 since, GError **error), (store, since, error)) \
 	X(GPtrArray *, report_rows, (Store *store, const StoreReportFilter *filter, GError **error), (store, filter, error)) \
 	X(gboolean, crm_exists, (Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error), (store, kind, id, found, error)) \
 	X(gboolean, crm_put_user, (Store *store, const StoreCrmUser *user, GError **error), (store, user, error)) \

@@ -413,6 +413,9 @@ GPtrArray *store_link_history(Store *store, gint64 message, GError **error);
 
 /* Rowids of every stored message, or of the unmatched ones only, ascending. */
 GArray *store_message_ids(Store *store, gboolean unmatched_only, GError **error);
+/* Rowids of the messages dated on or after SINCE (Unix seconds), ascending
+ * (bccdrop reassociate --since: re-deciding past mail on purpose). */
+GArray *store_message_ids_since(Store *store, gint64 since, GError **error);
 
 /* One row of the email_report view (docs/reports.md), one per link. */
 typedef struct {
