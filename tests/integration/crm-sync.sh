@@ -204,4 +204,37 @@ bad "bccdrop CSV: probability over 100" "own.csv:2: field 'probability': '101' i
 printf 'id,email,name,dropbox,aliases,sharing,excluded_domains,last_active_at,deactivated\nu9,z@ourco.com,Z,,,,,,maybe\n' >"$WORK/own-users.csv"
 bad "deactivated flag" "own-users.csv:2: field 'deactivated': 'maybe' is not one of" users "$WORK/own-users.csv"
 
+# ---- the timer's command: bccdrop-crm-sync on a drop folder -----------------
+SYNC=$TOP/contrib/bccdrop-crm-sync
+DROP=$WORK/drop
+mkdir -p "$DROP"
+export BCCDROP=$BD
+cp "$WORK/deals-9.csv" "$DROP/deals.csv"
+# Run twice at once: the first waits for the fresh file to be stable (1 s)
+# holding the lock; the second exits 0 at once, doing nothing.
+"$SYNC" --config "$CONF" --stable 1 "$DROP" >"$WORK/sync1.out" 2>&1 & first=$!
+sleep 0.3
+out=$("$SYNC" --config "$CONF" --stable 1 "$DROP" 2>&1); rc=$?
+is "second run at once: exits 0" "$rc" 0
+like "second run at once: says the first holds the lock" "$out" "another run holds .*: nothing done"
+wait "$first"; rc=$?
+is "first run: exits 0" "$rc" 0
+like "first run: full sync with the summary" "$(cat "$WORK/sync1.out")" "imported 9 deals from $DROP/deals.csv: .*1 retired"
+check "imported file moved to done/" test -f "$DROP"/done/*.deals.csv -a ! -e "$DROP/deals.csv"
+# A file still being written (appended to while the run waits) is left alone.
+cp "$WORK/deals.csv" "$DROP/deals.csv"
+( for i in 1 2 3 4 5 6; do sleep 0.25; echo "d$((100 + i)),Late,,5,2026-03-01T00:00:00Z," >>"$DROP/deals.csv"; done ) & writer=$!
+out=$("$SYNC" --config "$CONF" --stable 1 "$DROP" 2>&1); rc=$?
+wait "$writer"
+is "half-written file: run exits 0" "$rc" 0
+like "half-written file: left for the next run" "$out" "still being written: left for the next run"
+check "half-written file: still in the drop folder" test -f "$DROP/deals.csv"
+# With --marker, only a file whose marker exists is imported.
+out=$("$SYNC" --config "$CONF" --marker .done "$DROP" 2>&1)
+like "no marker yet: left" "$out" "still being written"
+touch "$DROP/deals.csv.done"
+out=$("$SYNC" --config "$CONF" --marker .done "$DROP" 2>&1)
+like "with its marker: imported (d1 back, the late rows added)" "$out" "6 added, 1 updated, 9 unchanged, 0 retired"
+check "marker removed" test ! -e "$DROP/deals.csv.done" -a ! -e "$DROP/deals.csv"
+
 done_testing
