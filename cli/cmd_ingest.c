@@ -131,6 +131,20 @@ ingest_input(IngestRun *run, const guint8 *data, gsize len, GError **error)
 	return ok;
 }
 
+/* An --owner given by hand is refused like the milter refuses the dropbox
+ * of a user deactivated (or retired) in the CRM. */
+static gboolean
+ingest_owner_active(Store *store, const char *owner, GError **error)
+{
+	gboolean inactive = FALSE;
+	if (!store_user_inactive(store, owner, &inactive, error))
+		return FALSE;
+	if (inactive)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_INVALID,
+			    "refused (550 5.1.1): user %s is deactivated in the CRM; nothing was stored", owner);
+	return !inactive;
+}
+
 /* The owner of the first --rcpt that is a dropbox, the way the milter
  * would have found it. */
 static gboolean
@@ -214,8 +228,10 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) lookup_error = NULL;
-	if (!owner && kind == STORE_SOURCE_BCC_DROPBOX &&
-	    !ingest_dropbox_owner(store, cli->config, rcpts, &owner, &dropbox, &lookup_error)) {
+	gboolean by_hand = owner != NULL;
+	if (kind == STORE_SOURCE_BCC_DROPBOX &&
+	    !(by_hand ? ingest_owner_active(store, owner, &lookup_error)
+		      : ingest_dropbox_owner(store, cli->config, rcpts, &owner, &dropbox, &lookup_error))) {
 		cli_error("ingest: %s", lookup_error->message);
 		return CLI_FAILED;
 	}

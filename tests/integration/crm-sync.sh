@@ -160,6 +160,8 @@ is "bob deactivated" "$(q "SELECT deactivated FROM users WHERE id = 'u2'")" 1
 out=$(bd ingest --source bcc_dropbox --mail-from bob@ourco.com --rcpt bob-drop@bcc.example "$(mail m-bob2@x bob@ourco.com c4@client.example)" 2>&1); rc=$?
 is "ingest --source bcc_dropbox refuses a deactivated user's dropbox" "$rc" 1
 like "with a clear text" "$out" "550 5.1.1.*u2 is deactivated in the CRM"
+out=$(bd ingest --source bcc_dropbox --owner u2 --rcpt bob-drop@bcc.example "$WORK/m-bob2@x.eml" 2>&1); rc=$?
+is "--owner of a deactivated user: refused too" "$rc,$(grep -c 'u2 is deactivated in the CRM' <<<"$out")" "1,1"
 is "nothing stored" "$(q "SELECT count(*) FROM messages WHERE message_id = 'm-bob2@x'")" 0
 like "export --user still backs up everything" "$(bd export --user u2)" "Message-ID: <m-bob@x>"
 is "links stay" "$(links_of m-bob@x)" "deal:d4"
