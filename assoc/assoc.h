@@ -77,10 +77,12 @@ gboolean assoc_import(Store *store, AssocImportKind kind, const char *path, Asso
 		      gpointer user_data, AssocImportResult *result, GError **error);
 
 typedef struct AssocCsv AssocCsv;
+typedef struct AssocCrmMap AssocCrmMap;
 typedef struct {
 	gboolean full;		 /* the file is the whole truth: live records it lacks are retired */
 	int max_retire;		 /* full: refuse (changing nothing) to retire more than this % */
 	const char *export_date; /* link_history says "retired in CRM export of DATE" (NULL: now) */
+	const AssocCrmMap *map;	 /* the CSV was translated by MAP: errors name its columns */
 } AssocImportOptions;
 /* The same on an open CSV (e.g. an export translated by a mapping), with
  * OPTIONS (NULL: upsert only). When the guard refuses, the error is
@@ -111,7 +113,6 @@ void assoc_csv_append_field(GString *out, const char *value);
  * field, the column of a CRM's own export file and how to read its values.
  * Translating an export yields exactly the CSV assoc_import reads. */
 
-typedef struct AssocCrmMap AssocCrmMap;
 /* NAME is a path (it contains '/' or ends in ".map") or the name of a
  * shipped mapping ("zoho-deals"), looked up in $BCCDROP_DATADIR/contrib/crm
  * (default: the compile-time data directory). Errors name the file. */
@@ -133,6 +134,9 @@ gboolean assoc_crmmap_translate(const AssocCrmMap *map, AssocImportKind kind, co
  * OpportunityContactRole): LINKS_MAP's [deal_contacts] section reads
  * LINKS_PATH, and each deal's contacts are those of its links (after any
  * the deals file itself names). Links to deals absent from PATH are ignored. */
+/* The export column MAP reads FIELD of KIND from (the first, when several),
+ * or NULL: import errors on a translated file name it. */
+const char *assoc_crmmap_column(const AssocCrmMap *map, AssocImportKind kind, const char *field);
 gboolean assoc_crmmap_translate_links(const AssocCrmMap *map, const char *path, const AssocCrmMap *links_map,
 				      const char *links_path, GString *out, GError **error);
 

@@ -785,6 +785,13 @@ append_header(GString *out, const AssocCrmMap *map, int kind)
 	g_string_append_c(out, '\n');
 }
 
+const char *
+assoc_crmmap_column(const AssocCrmMap *map, AssocImportKind kind, const char *field)
+{
+	int f = field_index(sections[kind].fields, field);
+	return f >= 0 && map->s[kind].columns[f] ? map->s[kind].columns[f][0] : NULL;
+}
+
 gboolean
 assoc_crmmap_translate(const AssocCrmMap *map, AssocImportKind kind, const char *path, GString *out,
 		       GError **error)

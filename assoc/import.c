@@ -44,6 +44,8 @@ typedef struct {
 	guint ncols;	  /* fields in the header row */
 	GPtrArray *row;	  /* char* fields of the current record */
 	GArray *merges;	  /* ImportMerge: applied after every row is in */
+	const AssocCrmMap *map; /* the file was translated by it, or NULL */
+	AssocImportKind kind;
 	GHashTable *ids;  /* ids seen in this file: duplicates are errors */
 	GHashTable *keys; /* touched address keys (set) */
 	AssocImportResult *result;
@@ -77,7 +79,11 @@ import_fail(Import *im, GError **error, const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	g_autofree char *what = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (field)
+	const char *column = field && im->map ? assoc_crmmap_column(im->map, im->kind, field) : NULL;
+	if (column)
+		g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_IMPORT, "%s:%u: column '%s' (field %s): %s",
+			    assoc_csv_name(im->csv), assoc_csv_line(im->csv), column, field, what);
+	else if (field)
 		g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_IMPORT, "%s:%u: field '%s': %s", assoc_csv_name(im->csv),
 			    assoc_csv_line(im->csv), field, what);
 	else
@@ -570,7 +576,8 @@ assoc_import_csv(Store *store, AssocImportKind kind, AssocCsv *csv, const AssocI
 {
 	const AssocImportOptions upsert = { .max_retire = 100 };
 	AssocImportResult r = { .touched_keys = g_ptr_array_new_with_free_func(g_free) };
-	Import im = { .store = store, .csv = csv, .spec = &specs[kind], .result = &r };
+	Import im = { .store = store, .csv = csv, .spec = &specs[kind], .result = &r, .kind = kind };
+	im.map = options ? options->map : NULL;
 	im.row = g_ptr_array_new_with_free_func(g_free);
 	im.ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	im.keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -105,23 +105,24 @@ import_check_args(const ImportArgs *a)
 	return TRUE;
 }
 
-/* FILE as bccdrop's own CSV, or translated from the CRM's export by the mapping. */
+/* FILE as bccdrop's own CSV, or translated from the CRM's export by the
+ * mapping (then *MAP, which the import's errors use, is set). */
 static AssocCsv *
-import_open(const ImportArgs *a, AssocImportKind kind, const char *file, GError **error)
+import_open(const ImportArgs *a, AssocImportKind kind, const char *file, AssocCrmMap **map, GError **error)
 {
 	const char *name = a->map ? a->map : a->format;
 	if (!name)
 		return assoc_csv_open(file, error);
-	g_autoptr(AssocCrmMap) map = assoc_crmmap_load(name, error);
-	if (!map)
+	*map = assoc_crmmap_load(name, error);
+	if (!*map)
 		return NULL;
 	g_autoptr(GString) out = g_string_new(NULL);
 	if (a->links) {
 		g_autoptr(AssocCrmMap) lmap =
 			assoc_crmmap_load(a->links_map ? a->links_map : "salesforce-opportunitycontactrole", error);
-		if (!lmap || !assoc_crmmap_translate_links(map, file, lmap, a->links, out, error))
+		if (!lmap || !assoc_crmmap_translate_links(*map, file, lmap, a->links, out, error))
 			return NULL;
-	} else if (!assoc_crmmap_translate(map, kind, file, out, error)) {
+	} else if (!assoc_crmmap_translate(*map, kind, file, out, error)) {
 		return NULL;
 	}
 	/* Import errors then count the translated records: one per line. */
@@ -148,12 +149,14 @@ import_run(Cli *cli, const ImportArgs *a, AssocImportKind kind, const char *kind
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AssocCsv) csv = import_open(a, kind, file, &error);
+	g_autoptr(AssocCrmMap) map = NULL;
+	g_autoptr(AssocCsv) csv = import_open(a, kind, file, &map, &error);
 	if (!csv) {
 		cli_error("import %s: %s (nothing was imported)", kind_name, error->message);
 		return CLI_FAILED;
 	}
-	AssocImportOptions opt = { .full = a->full, .max_retire = a->max_retire, .export_date = a->export_date };
+	AssocImportOptions opt = { .full = a->full, .max_retire = a->max_retire, .export_date = a->export_date,
+				   .map = map };
 	AssocImportResult r = { 0 };
 	gboolean tty = cli_is_tty();
 	gboolean ok = assoc_import_csv(store, kind, csv, &opt, tty ? import_progress : NULL, (gpointer)file, &r, &error);

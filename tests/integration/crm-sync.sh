@@ -191,7 +191,7 @@ bad "wrong date format" "export.csv:2: column 'Changed': '03/01/2026' is not a d
 	--map "$WORK/deals.map" deals "$(export_of 'd1,T,,5,03/01/2026')"
 bad "probability over 100" "export.csv:2: column 'Prob': '150' is over 100" \
 	--map "$WORK/deals.map" deals "$(export_of 'd1,T,,150,2026-03-01 10:00')"
-bad "unknown stage" "export.csv (record numbers, via $WORK/deals.map):2: field 'stage': unknown stage 'Nope'" \
+bad "unknown stage" "export.csv (record numbers, via $WORK/deals.map):2: column 'Stage' (field stage): unknown stage 'Nope'" \
 	--map "$WORK/deals.map" deals "$(export_of 'd1,T,Nope,5,2026-03-01 10:00')"
 bad "duplicate id" "export.csv:3: column 'Id': 'd1' is a duplicate id" \
 	--map "$WORK/deals.map" deals "$(export_of "$(printf 'd1,T,,5,2026-03-01 10:00\nd1,T,,5,2026-03-01 10:00')")"
