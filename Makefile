@@ -151,6 +151,8 @@ install: all
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
 	for u in contrib/systemd/*.service.in; do \
 		sed 's|@SBINDIR@|$(SBINDIR)|g' $$u >$(DESTDIR)$(UNITDIR)/$$(basename $$u .in); done
+	install -m 0644 contrib/systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0755 contrib/bccdrop-crm-sync $(DESTDIR)$(SBINDIR)/bccdrop-crm-sync
 	install -m 0644 contrib/systemd/tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/bccdrop.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf ] || \
 		install -m 0640 contrib/bccdrop.conf $(DESTDIR)$(SYSCONFDIR)/bccdrop/bccdrop.conf

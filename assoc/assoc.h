@@ -15,6 +15,7 @@ typedef enum {
 	ASSOC_ERROR_FAILED,
 	ASSOC_ERROR_CSV,    /* a CSV file is malformed (names file and line) */
 	ASSOC_ERROR_IMPORT, /* a CSV row breaks a rule (names file, line and field) */
+	ASSOC_ERROR_RETIRE_GUARD, /* a full sync would retire more than --max-retire */
 } AssocError;
 
 
@@ -61,7 +62,11 @@ gboolean assoc_import_kind_parse(const char *name, AssocImportKind *out);
 
 typedef struct {
 	guint rows;
-	GPtrArray *touched_keys; /* char*: address keys whose matching may have changed */
+	guint added, updated, unchanged; /* of the rows (updated includes un-retired) */
+	guint retired;			 /* full sync: live records the file does not name */
+	guint merged;			 /* contacts whose merged_into named a survivor */
+	guint would_retire;		 /* set when the --max-retire guard refused */
+	GPtrArray *touched_keys;	 /* char*: address keys whose matching may have changed */
 } AssocImportResult;
 void assoc_import_result_clear(AssocImportResult *result);
 
@@ -71,11 +76,24 @@ typedef void (*AssocProgressFunc)(guint rows, gpointer user_data);
 gboolean assoc_import(Store *store, AssocImportKind kind, const char *path, AssocProgressFunc progress,
 		      gpointer user_data, AssocImportResult *result, GError **error);
 
+typedef struct AssocCsv AssocCsv;
+typedef struct AssocCrmMap AssocCrmMap;
+typedef struct {
+	gboolean full;		 /* the file is the whole truth: live records it lacks are retired */
+	int max_retire;		 /* full: refuse (changing nothing) to retire more than this % */
+	const char *export_date; /* link_history says "retired in CRM export of DATE" (NULL: now) */
+	const AssocCrmMap *map;	 /* the CSV was translated by MAP: errors name its columns */
+} AssocImportOptions;
+/* The same on an open CSV (e.g. an export translated by a mapping), with
+ * OPTIONS (NULL: upsert only). When the guard refuses, the error is
+ * ASSOC_ERROR_RETIRE_GUARD and RESULT->would_retire says how many. */
+gboolean assoc_import_csv(Store *store, AssocImportKind kind, AssocCsv *csv, const AssocImportOptions *options,
+			  AssocProgressFunc progress, gpointer user_data, AssocImportResult *result, GError **error);
+
 /* ---- RFC 4180 CSV reader (assoc/csv.c) -------------------------------------
  * Quoted fields, doubled quotes, CRLF or LF, a leading UTF-8 BOM; fields must
  * be valid UTF-8. Entirely empty lines are skipped. */
 
-typedef struct AssocCsv AssocCsv;
 AssocCsv *assoc_csv_open(const char *path, GError **error);
 /* NAME is used in error messages ("NAME:LINE: ..."). DATA is copied. */
 AssocCsv *assoc_csv_new(const char *name, const char *data, gsize len);
@@ -95,7 +113,6 @@ void assoc_csv_append_field(GString *out, const char *value);
  * field, the column of a CRM's own export file and how to read its values.
  * Translating an export yields exactly the CSV assoc_import reads. */
 
-typedef struct AssocCrmMap AssocCrmMap;
 /* NAME is a path (it contains '/' or ends in ".map") or the name of a
  * shipped mapping ("zoho-deals"), looked up in $BCCDROP_DATADIR/contrib/crm
  * (default: the compile-time data directory). Errors name the file. */
@@ -117,6 +134,9 @@ gboolean assoc_crmmap_translate(const AssocCrmMap *map, AssocImportKind kind, co
  * OpportunityContactRole): LINKS_MAP's [deal_contacts] section reads
  * LINKS_PATH, and each deal's contacts are those of its links (after any
  * the deals file itself names). Links to deals absent from PATH are ignored. */
+/* The export column MAP reads FIELD of KIND from (the first, when several),
+ * or NULL: import errors on a translated file name it. */
+const char *assoc_crmmap_column(const AssocCrmMap *map, AssocImportKind kind, const char *field);
 gboolean assoc_crmmap_translate_links(const AssocCrmMap *map, const char *path, const AssocCrmMap *links_map,
 				      const char *links_path, GString *out, GError **error);
 

@@ -10,7 +10,7 @@
 #define BCCDROP_DATADIR "/usr/local/share/bccdrop"
 #endif
 #define CRMMAP_SUFFIX ".map"
-#define CRMMAP_MAX_FIELDS 8
+#define CRMMAP_MAX_FIELDS 10
 
 typedef enum {
 	FIELD_TEXT,    /* copied; several columns are joined with a space */
@@ -25,13 +25,17 @@ typedef struct {
 	gboolean required;
 } FieldSpec;
 
+/* Fields whose importer column is optional (added after the first release):
+ * written only when the mapping maps them. */
+static const char *const optional_columns[] = { "deactivated", "merged_into", NULL };
+
 /* The fields of each section, in the column order assoc_import documents. */
 static const FieldSpec users_fields[] = {
 	{ "id", FIELD_TEXT, TRUE },	  { "email", FIELD_TEXT, TRUE },
 	{ "name", FIELD_TEXT, FALSE },	  { "dropbox", FIELD_TEXT, FALSE },
 	{ "aliases", FIELD_LIST, FALSE }, { "sharing", FIELD_TEXT, FALSE },
 	{ "excluded_domains", FIELD_LIST, FALSE }, { "last_active_at", FIELD_DATE, FALSE },
-	{ NULL, 0, 0 },
+	{ "deactivated", FIELD_TEXT, FALSE }, { NULL, 0, 0 },
 };
 static const FieldSpec stages_fields[] = {
 	{ "name", FIELD_TEXT, TRUE },
@@ -40,7 +44,8 @@ static const FieldSpec stages_fields[] = {
 };
 static const FieldSpec contacts_fields[] = {
 	{ "id", FIELD_TEXT, TRUE },	{ "kind", FIELD_TEXT, FALSE },	{ "name", FIELD_TEXT, FALSE },
-	{ "emails", FIELD_LIST, FALSE }, { "owner", FIELD_TEXT, FALSE }, { NULL, 0, 0 },
+	{ "emails", FIELD_LIST, FALSE }, { "owner", FIELD_TEXT, FALSE }, { "merged_into", FIELD_TEXT, FALSE },
+	{ NULL, 0, 0 },
 };
 static const FieldSpec deals_fields[] = {
 	{ "id", FIELD_TEXT, TRUE },	       { "name", FIELD_TEXT, FALSE },
@@ -703,10 +708,19 @@ translate_file(Translate *t, const char *path, GError **error)
 	return ok;
 }
 
+/* An optional column the mapping leaves out is left out of the CSV too. */
+static gboolean
+field_written(const Section *sec, const FieldSpec *fields, int f)
+{
+	return !g_strv_contains(optional_columns, fields[f].name) || sec->columns[f] || sec->fixed[f];
+}
+
 static gboolean
 sink_csv(Translate *t, char **values, GError **error)
 {
 	for (int f = 0; t->fields[f].name; f++) {
+		if (!field_written(t->sec, t->fields, f))
+			continue;
 		if (f)
 			g_string_append_c(t->out, ',');
 		assoc_csv_append_field(t->out, values[f]);
@@ -763,11 +777,19 @@ translate_section(const AssocCrmMap *map, int kind, const char *path, Translate 
 }
 
 static void
-append_header(GString *out, int kind)
+append_header(GString *out, const AssocCrmMap *map, int kind)
 {
 	for (int f = 0; sections[kind].fields[f].name; f++)
-		g_string_append_printf(out, "%s%s", f ? "," : "", sections[kind].fields[f].name);
+		if (field_written(&map->s[kind], sections[kind].fields, f))
+			g_string_append_printf(out, "%s%s", f ? "," : "", sections[kind].fields[f].name);
 	g_string_append_c(out, '\n');
+}
+
+const char *
+assoc_crmmap_column(const AssocCrmMap *map, AssocImportKind kind, const char *field)
+{
+	int f = field_index(sections[kind].fields, field);
+	return f >= 0 && map->s[kind].columns[f] ? map->s[kind].columns[f][0] : NULL;
 }
 
 gboolean
@@ -776,7 +798,7 @@ assoc_crmmap_translate(const AssocCrmMap *map, AssocImportKind kind, const char 
 {
 	Translate t = { .sink = sink_csv, .out = out };
 	g_string_truncate(out, 0);
-	append_header(out, kind);
+	append_header(out, map, kind);
 	return translate_section(map, kind, path, &t, error);
 }
 
@@ -791,6 +813,6 @@ assoc_crmmap_translate_links(const AssocCrmMap *map, const char *path, const Ass
 		return FALSE;
 	Translate t = { .sink = sink_deal_with_links, .out = out, .links = links };
 	g_string_truncate(out, 0);
-	append_header(out, ASSOC_IMPORT_DEALS);
+	append_header(out, map, ASSOC_IMPORT_DEALS);
 	return translate_section(map, ASSOC_IMPORT_DEALS, path, &t, error);
 }

@@ -10,27 +10,42 @@
 typedef struct {
 	const char *name;
 	const char *const *columns;
+	guint n_required; /* the first N columns must be in the header; later ones may be absent */
 } ImportSpec;
 
+/* Columns added after the first release are optional so older files still import. */
 static const char *const users_cols[] = { "id", "email", "name", "dropbox", "aliases", "sharing", "excluded_domains",
-					  "last_active_at", NULL };
+					  "last_active_at", "deactivated", NULL };
 static const char *const stages_cols[] = { "name", "probability", NULL };
-static const char *const contacts_cols[] = { "id", "kind", "name", "emails", "owner", NULL };
+static const char *const contacts_cols[] = { "id", "kind", "name", "emails", "owner", "merged_into", NULL };
 static const char *const deals_cols[] = { "id", "name", "stage", "probability", "modified_at", "contacts", NULL };
 
 static const ImportSpec specs[] = {
-	[ASSOC_IMPORT_USERS] = { "users", users_cols },
-	[ASSOC_IMPORT_STAGES] = { "stages", stages_cols },
-	[ASSOC_IMPORT_CONTACTS] = { "contacts", contacts_cols },
-	[ASSOC_IMPORT_DEALS] = { "deals", deals_cols },
+	[ASSOC_IMPORT_USERS] = { "users", users_cols, 8 },
+	[ASSOC_IMPORT_STAGES] = { "stages", stages_cols, 2 },
+	[ASSOC_IMPORT_CONTACTS] = { "contacts", contacts_cols, 5 },
+	[ASSOC_IMPORT_DEALS] = { "deals", deals_cols, 6 },
 };
+/* Import kinds and store kinds are the same list. */
+G_STATIC_ASSERT((int)ASSOC_IMPORT_USERS == (int)STORE_CRM_USER && (int)ASSOC_IMPORT_STAGES == (int)STORE_CRM_STAGE &&
+		(int)ASSOC_IMPORT_CONTACTS == (int)STORE_CRM_CONTACT && (int)ASSOC_IMPORT_DEALS == (int)STORE_CRM_DEAL);
+
+typedef struct {
+	char *id;
+	char *survivor;
+	guint line;
+} ImportMerge;
 
 typedef struct {
 	Store *store;
 	AssocCsv *csv;
 	const ImportSpec *spec;
-	int index[16];	  /* column number of each spec column */
+	int index[16];	  /* column number of each spec column, -1: absent (optional) */
+	guint ncols;	  /* fields in the header row */
 	GPtrArray *row;	  /* char* fields of the current record */
+	GArray *merges;	  /* ImportMerge: applied after every row is in */
+	const AssocCrmMap *map; /* the file was translated by it, or NULL */
+	AssocImportKind kind;
 	GHashTable *ids;  /* ids seen in this file: duplicates are errors */
 	GHashTable *keys; /* touched address keys (set) */
 	AssocImportResult *result;
@@ -64,7 +79,11 @@ import_fail(Import *im, GError **error, const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	g_autofree char *what = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (field)
+	const char *column = field && im->map ? assoc_crmmap_column(im->map, im->kind, field) : NULL;
+	if (column)
+		g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_IMPORT, "%s:%u: column '%s' (field %s): %s",
+			    assoc_csv_name(im->csv), assoc_csv_line(im->csv), column, field, what);
+	else if (field)
 		g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_IMPORT, "%s:%u: field '%s': %s", assoc_csv_name(im->csv),
 			    assoc_csv_line(im->csv), field, what);
 	else
@@ -73,11 +92,12 @@ import_fail(Import *im, GError **error, const char *field, const char *fmt, ...)
 	return FALSE;
 }
 
-/* The current row's value of spec column COL, stripped. */
+/* The current row's value of spec column COL, stripped ("" when the
+ * optional column is absent). */
 static const char *
 field(Import *im, guint col)
 {
-	return g_strstrip((char *)im->row->pdata[im->index[col]]);
+	return im->index[col] < 0 ? "" : g_strstrip((char *)im->row->pdata[im->index[col]]);
 }
 
 static gboolean
@@ -109,10 +129,11 @@ import_header(Import *im, GError **error)
 			return import_fail(im, error, NULL, "column '%s' appears twice", name);
 		im->index[k] = (int)i;
 	}
-	for (guint k = 0; k < n; k++)
+	for (guint k = 0; k < im->spec->n_required; k++)
 		if (im->index[k] < 0)
 			return import_fail(im, error, NULL, "missing column '%s' (the header row must name: %s)",
 					   im->spec->columns[k], cols);
+	im->ncols = im->row->len;
 	return TRUE;
 }
 
@@ -226,7 +247,21 @@ parse_addresses(Import *im, guint col, GPtrArray *originals, GPtrArray *keys, GE
 
 /* ---- users ---------------------------------------------------------------- */
 
-enum { U_ID, U_EMAIL, U_NAME, U_DROPBOX, U_ALIASES, U_SHARING, U_EXCLUDED, U_LAST_ACTIVE };
+enum { U_ID, U_EMAIL, U_NAME, U_DROPBOX, U_ALIASES, U_SHARING, U_EXCLUDED, U_LAST_ACTIVE, U_DEACTIVATED };
+
+/* CRMs write a user's state as a flag or as a status word. */
+static gboolean
+parse_deactivated(Import *im, gboolean *out, GError **error)
+{
+	static const char *const yes[] = { "1", "true", "yes", "deactivated", "deactive", "inactive", "disabled", "deleted", NULL };
+	static const char *const no[] = { "", "0", "false", "no", "active", "activated", "enabled", NULL };
+	g_autofree char *v = g_ascii_strdown(field(im, U_DEACTIVATED), -1);
+	*out = g_strv_contains(yes, v);
+	if (*out || g_strv_contains(no, v))
+		return TRUE;
+	return import_fail(im, error, "deactivated", "'%s' is not one of 1, true, yes, deactivated, inactive, disabled "
+			   "or 0, false, no, active, enabled", field(im, U_DEACTIVATED));
+}
 
 /* Each of KEYS (spec column COL) is free or already the user's own. */
 static gboolean
@@ -301,7 +336,7 @@ import_user(Import *im, GError **error)
 		return import_fail(im, error, "dropbox", "'%s' is not an email address", field(im, U_DROPBOX));
 	StoreCrmUser u = { .id = id, .email = email->pdata[0], .name = field(im, U_NAME), .dropbox = dropbox,
 			   .aliases = aliases, .excluded_domains = domains };
-	if (!parse_sharing(im, &u.sharing, error) || !parse_time(im, U_LAST_ACTIVE, TRUE, &u.last_active_at, error) ||
+	if (!parse_sharing(im, &u.sharing, error) || !parse_deactivated(im, &u.deactivated, error) || !parse_time(im, U_LAST_ACTIVE, TRUE, &u.last_active_at, error) ||
 	    !check_dropbox(im, id, dropbox, error) || !check_addresses(im, id, email, U_EMAIL, error) ||
 	    !check_addresses(im, id, aliases, U_ALIASES, error) || !parse_domains(im, domains, error) ||
 	    !touch_stored(im, STORE_CRM_USER, id, error))
@@ -324,7 +359,21 @@ import_stage(Import *im, GError **error)
 
 /* ---- contacts ------------------------------------------------------------- */
 
-enum { C_ID, C_KIND, C_NAME, C_EMAILS, C_OWNER };
+enum { C_ID, C_KIND, C_NAME, C_EMAILS, C_OWNER, C_MERGED_INTO };
+
+/* Merges wait for the end of the file: the survivor may come later in it. */
+static gboolean
+note_merge(Import *im, const char *id, GError **error)
+{
+	const char *survivor = field(im, C_MERGED_INTO);
+	if (!*survivor)
+		return TRUE;
+	if (!strcmp(survivor, id))
+		return import_fail(im, error, "merged_into", "'%s' is the contact itself", survivor);
+	ImportMerge m = { g_strdup(id), g_strdup(survivor), assoc_csv_line(im->csv) };
+	g_array_append_val(im->merges, m);
+	return TRUE;
+}
 
 static gboolean
 import_contact(Import *im, GError **error)
@@ -340,7 +389,8 @@ import_contact(Import *im, GError **error)
 		return FALSE;
 	g_autoptr(GPtrArray) orig = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
-	if (!parse_addresses(im, C_EMAILS, orig, keys, error) || !touch_stored(im, STORE_CRM_CONTACT, id, error))
+	if (!parse_addresses(im, C_EMAILS, orig, keys, error) || !touch_stored(im, STORE_CRM_CONTACT, id, error) ||
+	    !note_merge(im, id, error))
 		return FALSE;
 	touch_all(im, keys);
 	StoreCrmContact c = { .id = id, .kind = kind, .name = field(im, C_NAME), .owner_id = owner,
@@ -389,18 +439,48 @@ import_deal(Import *im, GError **error)
 }
 
 static gboolean
+import_record(Import *im, AssocImportKind kind, GError **error)
+{
+	switch (kind) {
+	case ASSOC_IMPORT_USERS:
+		return import_user(im, error);
+	case ASSOC_IMPORT_STAGES:
+		return import_stage(im, error);
+	case ASSOC_IMPORT_CONTACTS:
+		return import_contact(im, error);
+	default:
+		return import_deal(im, error);
+	}
+}
+
+/* Import the current row and count it as added, updated or unchanged by
+ * comparing the record's stored state before and after. */
+static gboolean
+import_counted(Import *im, AssocImportKind kind, GError **error)
+{
+	g_autofree char *id = g_strdup(field(im, 0));
+	g_autofree char *before = NULL, *after = NULL;
+	if (!store_crm_state(im->store, (StoreCrmKind)kind, id, &before, error) || !import_record(im, kind, error) ||
+	    !store_crm_state(im->store, (StoreCrmKind)kind, id, &after, error))
+		return FALSE;
+	AssocImportResult *r = im->result;
+	if (!before)
+		r->added++;
+	else if (g_strcmp0(before, after))
+		r->updated++;
+	else
+		r->unchanged++;
+	return TRUE;
+}
+
+static gboolean
 import_rows(Import *im, AssocImportKind kind, AssocProgressFunc progress, gpointer user_data, GError **error)
 {
 	g_autoptr(GError) e = NULL;
-	guint ncols = g_strv_length((char **)im->spec->columns);
 	while (assoc_csv_next(im->csv, im->row, &e)) {
-		if (im->row->len != ncols)
-			return import_fail(im, error, NULL, "%u fields where the header has %u", im->row->len, ncols);
-		gboolean ok = kind == ASSOC_IMPORT_USERS    ? import_user(im, error)
-			      : kind == ASSOC_IMPORT_STAGES ? import_stage(im, error)
-			      : kind == ASSOC_IMPORT_CONTACTS ? import_contact(im, error)
-							      : import_deal(im, error);
-		if (!ok)
+		if (im->row->len != im->ncols)
+			return import_fail(im, error, NULL, "%u fields where the header has %u", im->row->len, im->ncols);
+		if (!import_counted(im, kind, error))
 			return FALSE;
 		if (++im->result->rows % IMPORT_PROGRESS_EVERY == 0 && progress)
 			progress(im->result->rows, user_data);
@@ -412,21 +492,99 @@ import_rows(Import *im, AssocImportKind kind, AssocProgressFunc progress, gpoint
 	return TRUE;
 }
 
-gboolean
-assoc_import(Store *store, AssocImportKind kind, const char *path, AssocProgressFunc progress, gpointer user_data,
-	     AssocImportResult *result, GError **error)
+static gboolean
+apply_merges(Import *im, const char *reason, GError **error)
 {
-	g_autoptr(AssocCsv) csv = assoc_csv_open(path, error);
-	if (!csv)
+	for (guint i = 0; i < im->merges->len; i++) {
+		const ImportMerge *m = &g_array_index(im->merges, ImportMerge, i);
+		gboolean found = FALSE;
+		if (!store_crm_exists(im->store, STORE_CRM_CONTACT, m->survivor, &found, error))
+			return FALSE;
+		if (!found) {
+			g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_IMPORT,
+				    "%s:%u: field 'merged_into': unknown contact id '%s' (the survivor must be in the "
+				    "file or already imported)", assoc_csv_name(im->csv), m->line, m->survivor);
+			return FALSE;
+		}
+		g_autofree char *why = g_strdup_printf("%s: merged into %s", reason, m->survivor);
+		if (!touch_stored(im, STORE_CRM_CONTACT, m->id, error) ||
+		    !store_crm_merge_contact(im->store, m->id, m->survivor, why, error))
+			return FALSE;
+		im->result->merged++;
+	}
+	return TRUE;
+}
+
+/* The live records the file does not name; over the guard, nothing. */
+static gboolean
+retire_absent(Import *im, AssocImportKind kind, guint live_before, const AssocImportOptions *opt, const char *reason,
+	      GError **error)
+{
+	g_autoptr(GPtrArray) live = store_crm_live_ids(im->store, (StoreCrmKind)kind, error);
+	if (!live)
 		return FALSE;
-	AssocImportResult r = { 0, g_ptr_array_new_with_free_func(g_free) };
-	Import im = { .store = store, .csv = csv, .spec = &specs[kind], .result = &r };
+	g_autoptr(GPtrArray) absent = g_ptr_array_new();
+	for (guint i = 0; i < live->len; i++)
+		if (!g_hash_table_contains(im->ids, live->pdata[i]))
+			g_ptr_array_add(absent, live->pdata[i]);
+	if ((guint64)absent->len * 100 > (guint64)opt->max_retire * live_before) {
+		im->result->would_retire = absent->len;
+		g_set_error(error, ASSOC_ERROR, ASSOC_ERROR_RETIRE_GUARD,
+			    "%s: a full sync would retire %u of %u %s, more than --max-retire %d%%: nothing was "
+			    "changed (is the export complete? if so, raise --max-retire)",
+			    assoc_csv_name(im->csv), absent->len, live_before, im->spec->name, opt->max_retire);
+		return FALSE;
+	}
+	for (guint i = 0; i < absent->len; i++) {
+		if (kind <= ASSOC_IMPORT_CONTACTS && kind != ASSOC_IMPORT_STAGES &&
+		    !touch_stored(im, (StoreCrmKind)kind, absent->pdata[i], error))
+			return FALSE;
+		if (!store_crm_retire(im->store, (StoreCrmKind)kind, absent->pdata[i], reason, error))
+			return FALSE;
+		im->result->retired++;
+	}
+	return TRUE;
+}
+
+static void
+merges_free(GArray *merges)
+{
+	for (guint i = 0; i < merges->len; i++) {
+		g_free(g_array_index(merges, ImportMerge, i).id);
+		g_free(g_array_index(merges, ImportMerge, i).survivor);
+	}
+	g_array_unref(merges);
+}
+
+static gboolean
+import_all(Import *im, AssocImportKind kind, const AssocImportOptions *opt, AssocProgressFunc progress,
+	   gpointer user_data, GError **error)
+{
+	g_autofree char *date = opt->export_date ? g_strdup(opt->export_date) : common_iso8601(common_now());
+	g_autofree char *reason = g_strdup_printf("retired in CRM export of %s", date);
+	g_autoptr(GPtrArray) live = opt->full ? store_crm_live_ids(im->store, (StoreCrmKind)kind, error) : NULL;
+	if (opt->full && !live)
+		return FALSE;
+	return import_header(im, error) && import_rows(im, kind, progress, user_data, error) &&
+	       apply_merges(im, reason, error) &&
+	       (!opt->full || retire_absent(im, kind, live->len, opt, reason, error));
+}
+
+gboolean
+assoc_import_csv(Store *store, AssocImportKind kind, AssocCsv *csv, const AssocImportOptions *options,
+		 AssocProgressFunc progress, gpointer user_data, AssocImportResult *result, GError **error)
+{
+	const AssocImportOptions upsert = { .max_retire = 100 };
+	AssocImportResult r = { .touched_keys = g_ptr_array_new_with_free_func(g_free) };
+	Import im = { .store = store, .csv = csv, .spec = &specs[kind], .result = &r, .kind = kind };
+	im.map = options ? options->map : NULL;
 	im.row = g_ptr_array_new_with_free_func(g_free);
 	im.ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	im.keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	im.merges = g_array_new(FALSE, FALSE, sizeof(ImportMerge));
 	gboolean ok = store_begin(store, error);
 	if (ok) {
-		ok = import_header(&im, error) && import_rows(&im, kind, progress, user_data, error);
+		ok = import_all(&im, kind, options ? options : &upsert, progress, user_data, error);
 		if (ok)
 			ok = store_commit(store, error);
 		else
@@ -435,11 +593,22 @@ assoc_import(Store *store, AssocImportKind kind, const char *path, AssocProgress
 	g_ptr_array_unref(im.row);
 	g_hash_table_unref(im.ids);
 	g_hash_table_unref(im.keys);
-	if (ok && result) {
+	merges_free(im.merges);
+	if (result) {
 		assoc_import_result_clear(result);
 		*result = r;
-	} else {
-		assoc_import_result_clear(&r);
+		if (!ok) /* only would_retire speaks for a failed import */
+			*result = (AssocImportResult){ .would_retire = r.would_retire };
 	}
+	if (!ok || !result)
+		assoc_import_result_clear(&r);
 	return ok;
+}
+
+gboolean
+assoc_import(Store *store, AssocImportKind kind, const char *path, AssocProgressFunc progress, gpointer user_data,
+	     AssocImportResult *result, GError **error)
+{
+	g_autoptr(AssocCsv) csv = assoc_csv_open(path, error);
+	return csv && assoc_import_csv(store, kind, csv, NULL, progress, user_data, result, error);
 }

@@ -92,6 +92,7 @@ typedef enum {
 	CAPTURE_RCPT_DROPBOX,	      /* a user's dropbox */
 	CAPTURE_RCPT_UNKNOWN_DROPBOX, /* in a dropbox domain, but nobody's dropbox */
 	CAPTURE_RCPT_BAD_TAG,	      /* a user's per-deal address that does not verify */
+	CAPTURE_RCPT_DEACTIVATED,     /* the dropbox of a user deactivated (or retired) in the CRM */
 } CaptureRcptKind;
 
 typedef struct {

@@ -203,6 +203,18 @@ capture_rcpt_lookup_tag(Store *store, const CommonConfig *config, CaptureRcpt *r
 	return !rcpt->user_id || capture_rcpt_check_tag(store, config, rcpt, &a, error);
 }
 
+/* A user's dropbox (plain or per-deal) files mail only while the user is
+ * active in the CRM. */
+static gboolean
+capture_rcpt_check_active(Store *store, CaptureRcpt *rcpt, GError **error)
+{
+	gboolean inactive = FALSE;
+	if (!store_user_inactive(store, rcpt->user_id, &inactive, error))
+		return FALSE;
+	rcpt->kind = inactive ? CAPTURE_RCPT_DEACTIVATED : CAPTURE_RCPT_DROPBOX;
+	return TRUE;
+}
+
 gboolean
 capture_rcpt_lookup(Store *store, const CommonConfig *config, CaptureRcpt *rcpt, GError **error)
 {
@@ -214,12 +226,10 @@ capture_rcpt_lookup(Store *store, const CommonConfig *config, CaptureRcpt *rcpt,
 		return TRUE;
 	if (!store_user_by_dropbox(store, rcpt->key, &rcpt->user_id, error))
 		return FALSE;
-	if (rcpt->user_id) {
-		rcpt->kind = CAPTURE_RCPT_DROPBOX;
-		return TRUE;
-	}
-	if (!capture_rcpt_lookup_tag(store, config, rcpt, error))
+	if (!rcpt->user_id && !capture_rcpt_lookup_tag(store, config, rcpt, error))
 		return FALSE;
+	if (rcpt->user_id && rcpt->kind != CAPTURE_RCPT_BAD_TAG)
+		return capture_rcpt_check_active(store, rcpt, error);
 	if (rcpt->kind == CAPTURE_RCPT_OTHER && capture_in_dropbox_domain(config, rcpt->key))
 		rcpt->kind = CAPTURE_RCPT_UNKNOWN_DROPBOX;
 	return TRUE;

@@ -62,36 +62,151 @@ backfill(Cli *cli, Store *store, GPtrArray *keys, const char *file)
 	return TRUE;
 }
 
-int
-cli_cmd_import(Cli *cli, int argc, char **argv)
+typedef struct {
+	gboolean full;
+	int max_retire;
+	char *map, *format, *links, *links_map, *export_date;
+} ImportArgs;
+
+static void
+import_args_clear(ImportArgs *a)
 {
-	if (!cli_parse(cli, &argc, &argv, NULL, "users|stages|contacts|deals FILE.csv",
-		       "Import CRM records from CSV, upserting by CRM id, in one transaction: an error in any row\n"
-		       "changes nothing. Unmatched messages involving the imported addresses are then\n"
-		       "re-examined. Columns: docs/association.md."))
-		return CLI_USAGE;
-	AssocImportKind kind;
-	if (argc != 3 || !assoc_import_kind_parse(argv[1], &kind)) {
-		cli_error("import: usage: bccdrop import users|stages|contacts|deals FILE.csv");
-		return CLI_USAGE;
+	g_free(a->map);
+	g_free(a->format);
+	g_free(a->links);
+	g_free(a->links_map);
+	g_free(a->export_date);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ImportArgs, import_args_clear)
+
+/* --format names a shipped mapping only: a path there is a typo for --map. */
+static gboolean
+import_check_args(const ImportArgs *a)
+{
+	if (a->map && a->format) {
+		cli_error("import: --map and --format are two ways to name one mapping: give one");
+		return FALSE;
 	}
+	g_auto(GStrv) shipped = assoc_crmmap_shipped();
+	if (a->format && !g_strv_contains((const char *const *)shipped, a->format)) {
+		g_autofree char *names = g_strjoinv(", ", shipped);
+		cli_error("import: --format '%s' is not a shipped mapping (%s); a file of your own is --map FILE",
+			  a->format, names);
+		return FALSE;
+	}
+	if (a->links && !a->map && !a->format) {
+		cli_error("import: --links needs the deals file's mapping (--map or --format)");
+		return FALSE;
+	}
+	if (a->max_retire < 0 || a->max_retire > 100) {
+		cli_error("import: --max-retire %d is not a percentage 0..100", a->max_retire);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* FILE as bccdrop's own CSV, or translated from the CRM's export by the
+ * mapping (then *MAP, which the import's errors use, is set). */
+static AssocCsv *
+import_open(const ImportArgs *a, AssocImportKind kind, const char *file, AssocCrmMap **map, GError **error)
+{
+	const char *name = a->map ? a->map : a->format;
+	if (!name)
+		return assoc_csv_open(file, error);
+	*map = assoc_crmmap_load(name, error);
+	if (!*map)
+		return NULL;
+	g_autoptr(GString) out = g_string_new(NULL);
+	if (a->links) {
+		g_autoptr(AssocCrmMap) lmap =
+			assoc_crmmap_load(a->links_map ? a->links_map : "salesforce-opportunitycontactrole", error);
+		if (!lmap || !assoc_crmmap_translate_links(*map, file, lmap, a->links, out, error))
+			return NULL;
+	} else if (!assoc_crmmap_translate(*map, kind, file, out, error)) {
+		return NULL;
+	}
+	/* Import errors then count the translated records: one per line. */
+	g_autofree char *label = g_strdup_printf("%s (record numbers, via %s)", file, name);
+	return assoc_csv_new(label, out->str, out->len);
+}
+
+static void
+import_summary(const AssocImportResult *r, const char *kind, const char *file, gboolean full)
+{
+	printf("imported %u %s from %s: %u added, %u updated, %u unchanged", r->rows, kind, file, r->added,
+	       r->updated, r->unchanged);
+	if (full)
+		printf(", %u retired", r->retired);
+	if (r->merged)
+		printf(", %u merged", r->merged);
+	putchar('\n');
+}
+
+static int
+import_run(Cli *cli, const ImportArgs *a, AssocImportKind kind, const char *kind_name, const char *file)
+{
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
+	g_autoptr(AssocCrmMap) map = NULL;
+	g_autoptr(AssocCsv) csv = import_open(a, kind, file, &map, &error);
+	if (!csv) {
+		cli_error("import %s: %s (nothing was imported)", kind_name, error->message);
+		return CLI_FAILED;
+	}
+	AssocImportOptions opt = { .full = a->full, .max_retire = a->max_retire, .export_date = a->export_date,
+				   .map = map };
 	AssocImportResult r = { 0 };
 	gboolean tty = cli_is_tty();
-	gboolean ok = assoc_import(store, kind, argv[2], tty ? import_progress : NULL, argv[2], &r, &error);
+	gboolean ok = assoc_import_csv(store, kind, csv, &opt, tty ? import_progress : NULL, (gpointer)file, &r, &error);
 	if (tty && r.rows >= 1000)
 		fputc('\n', stderr);
 	if (!ok) {
-		cli_error("import %s: %s (nothing was imported)", argv[1], error->message);
+		cli_error("import %s: %s (nothing was imported)", kind_name, error->message);
 		return CLI_FAILED;
 	}
-	printf("imported %u %s from %s\n", r.rows, argv[1], argv[2]);
-	ok = backfill(cli, store, r.touched_keys, argv[2]);
+	import_summary(&r, kind_name, file, a->full);
+	ok = backfill(cli, store, r.touched_keys, file);
 	assoc_import_result_clear(&r);
 	return ok ? CLI_OK : CLI_FAILED;
+}
+
+int
+cli_cmd_import(Cli *cli, int argc, char **argv)
+{
+	g_auto(ImportArgs) a = { .max_retire = 10 };
+	const GOptionEntry entries[] = {
+		{ "map", 'm', 0, G_OPTION_ARG_FILENAME, &a.map, "Read FILE as a CRM export through this mapping",
+		  "MAP" },
+		{ "format", 'F', 0, G_OPTION_ARG_STRING, &a.format, "A shipped mapping, e.g. zoho-deals", "NAME" },
+		{ "links", 0, 0, G_OPTION_ARG_FILENAME, &a.links,
+		  "Deals: their contacts from this link export (Salesforce OpportunityContactRole)", "FILE" },
+		{ "links-map", 0, 0, G_OPTION_ARG_STRING, &a.links_map,
+		  "The link export's mapping (default salesforce-opportunitycontactrole)", "MAP" },
+		{ "full", 0, 0, G_OPTION_ARG_NONE, &a.full, "FILE is the whole truth: retire records it lacks", NULL },
+		{ "max-retire", 0, 0, G_OPTION_ARG_INT, &a.max_retire,
+		  "Full sync: refuse to retire more than PCT% of the records (default 10)", "PCT" },
+		{ "export-date", 0, 0, G_OPTION_ARG_STRING, &a.export_date,
+		  "The export's date for link history (default: now)", "D" },
+		{ NULL, 0, 0, 0, NULL, NULL, NULL },
+	};
+	if (!cli_parse(cli, &argc, &argv, entries, "users|stages|contacts|deals FILE",
+		       "Import CRM records, upserting by CRM id, in one transaction: an error in any row\n"
+		       "changes nothing. FILE is bccdrop's CSV (docs/association.md) or, with --map or\n"
+		       "--format, the CRM's own export (docs/crm-import.md). With --full, records absent\n"
+		       "from FILE are retired. Unmatched messages involving the imported addresses are\n"
+		       "then re-examined."))
+		return CLI_USAGE;
+	AssocImportKind kind;
+	if (argc != 3 || !assoc_import_kind_parse(argv[1], &kind)) {
+		cli_error("import: usage: bccdrop import [--full [--max-retire PCT]] [--map FILE|--format NAME "
+			  "[--links FILE]] users|stages|contacts|deals FILE");
+		return CLI_USAGE;
+	}
+	if (!import_check_args(&a))
+		return CLI_USAGE;
+	return import_run(cli, &a, kind, argv[1], argv[2]);
 }
 
 /* ---- explain -------------------------------------------------------------- */
@@ -213,36 +328,56 @@ cli_cmd_explain(Cli *cli, int argc, char **argv)
 
 /* ---- reassociate ---------------------------------------------------------- */
 
+/* The messages to re-decide: --since D, --all, or the unmatched ones. */
+static GArray *
+reassociate_targets(Store *store, gboolean all, const char *since, GError **error)
+{
+	gint64 t = 0;
+	if (!since)
+		return store_message_ids(store, !all, error);
+	if (!common_parse_iso8601(since, &t)) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG, "--since '%s' is not an ISO 8601 date", since);
+		return NULL;
+	}
+	return store_message_ids_since(store, t, error);
+}
+
 int
 cli_cmd_reassociate(Cli *cli, int argc, char **argv)
 {
 	gboolean unmatched = FALSE, all = FALSE, dry_run = FALSE;
+	g_autofree char *since = NULL;
 	const GOptionEntry entries[] = {
+		{ "since", 0, 0, G_OPTION_ARG_STRING, &since,
+		  "Every message dated on or after D (ISO 8601), linked or not", "D" },
 		{ "unmatched", 0, 0, G_OPTION_ARG_NONE, &unmatched, "Only unmatched messages (the default)", NULL },
 		{ "all", 0, 0, G_OPTION_ARG_NONE, &all, "Every stored message", NULL },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Show the changes, write nothing", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	if (!cli_parse(cli, &argc, &argv, entries, "",
-		       "Run the association rule again with the current CRM data. Every link change is\n"
-		       "recorded and listed by 'bccdrop history'."))
+		       "Run the association rule again with the current CRM data. Past mail keeps the\n"
+		       "link decided when it was captured until this is run on purpose. Every link\n"
+		       "change is recorded and listed by 'bccdrop history'."))
+
 		return CLI_USAGE;
-	if (argc != 1 || (unmatched && all)) {
-		cli_error("reassociate: usage: bccdrop reassociate [--unmatched|--all] [--dry-run]");
+	if (argc != 1 || unmatched + all + (since != NULL) > 1) {
+		cli_error("reassociate: usage: bccdrop reassociate [--unmatched|--all|--since D] [--dry-run]");
 		return CLI_USAGE;
 	}
 	Store *store = cli_store(cli);
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GArray) messages = store_message_ids(store, !all, &error);
+	g_autoptr(GArray) messages = reassociate_targets(store, all, since, &error);
 	if (!messages) {
 		cli_error("reassociate: %s", error->message);
 		return CLI_FAILED;
 	}
 	ChangePrinter p = { store, TRUE };
 	CaptureRerunStats s = { 0 };
-	const char *reason = all ? "reassociate --all" : "reassociate --unmatched";
+	g_autofree char *reason = since ? g_strdup_printf("reassociate --since %s", since)
+					: g_strdup(all ? "reassociate --all" : "reassociate --unmatched");
 	if (!capture_rerun(store, cli->config, messages, reason, dry_run, print_change, &p, &s, &error)) {
 		cli_error("reassociate: %s", error->message);
 		return CLI_FAILED;

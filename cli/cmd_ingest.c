@@ -131,6 +131,20 @@ ingest_input(IngestRun *run, const guint8 *data, gsize len, GError **error)
 	return ok;
 }
 
+/* An --owner given by hand is refused like the milter refuses the dropbox
+ * of a user deactivated (or retired) in the CRM. */
+static gboolean
+ingest_owner_active(Store *store, const char *owner, GError **error)
+{
+	gboolean inactive = FALSE;
+	if (!store_user_inactive(store, owner, &inactive, error))
+		return FALSE;
+	if (inactive)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_INVALID,
+			    "refused (550 5.1.1): user %s is deactivated in the CRM; nothing was stored", owner);
+	return !inactive;
+}
+
 /* The owner of the first --rcpt that is a dropbox (and the deal of a
  * per-deal address), the way the milter would have found it; *REFUSAL says
  * why the milter would have refused a --rcpt (a bad per-deal address). An
@@ -152,6 +166,12 @@ ingest_dropbox_owner(Store *store, const CommonConfig *config, char **rcpts, Ing
 			return FALSE;
 		if (rcpt->kind == CAPTURE_RCPT_BAD_TAG) {
 			out->refusal = g_strdup_printf("--rcpt %s refused: %s", *r, rcpt->refusal);
+			return TRUE;
+		}
+		if (rcpt->kind == CAPTURE_RCPT_DEACTIVATED) {
+			out->refusal = g_strdup_printf("%s: refused (550 5.1.1): the dropbox's user %s is deactivated "
+						       "in the CRM; nothing was stored",
+						       *r, rcpt->user_id);
 			return TRUE;
 		}
 		if (rcpt->kind != CAPTURE_RCPT_DROPBOX || out->dropbox ||
@@ -220,9 +240,11 @@ cli_cmd_ingest(Cli *cli, int argc, char **argv)
 	if (!store)
 		return CLI_FAILED;
 	g_autoptr(GError) lookup_error = NULL;
+	gboolean by_hand = owner != NULL;
 	IngestDropbox box = { .owner = g_steal_pointer(&owner) };
 	gboolean found = kind != STORE_SOURCE_BCC_DROPBOX ||
-			 ingest_dropbox_owner(store, cli->config, rcpts, &box, &lookup_error);
+			 ((!by_hand || ingest_owner_active(store, box.owner, &lookup_error)) &&
+			  ingest_dropbox_owner(store, cli->config, rcpts, &box, &lookup_error));
 	owner = box.owner;
 	g_autofree char *dropbox = box.dropbox, *deal = box.deal, *refusal = box.refusal;
 	if (!found || refusal) {

@@ -159,7 +159,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return s->mail_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
-typedef enum { RCPT_OTHER, RCPT_DROPBOX, RCPT_UNKNOWN_DROPBOX, RCPT_STRANGER, RCPT_BAD_TAG } RcptVerdict;
+typedef enum {
+	RCPT_OTHER,
+	RCPT_DROPBOX,
+	RCPT_UNKNOWN_DROPBOX,
+	RCPT_STRANGER,
+	RCPT_BAD_TAG,
+	RCPT_DEACTIVATED
+} RcptVerdict;
 
 /* May this transaction's sender file into USER_ID's dropbox? With AUTH the
  * login decides; without, the envelope sender here and the header From at
@@ -196,6 +203,8 @@ rcpt_classify(MilterSession *s, CaptureRcpt *rcpt, RcptVerdict *verdict, GError 
 		*verdict = RCPT_UNKNOWN_DROPBOX;
 	else if (rcpt->kind == CAPTURE_RCPT_BAD_TAG)
 		*verdict = RCPT_BAD_TAG;
+	else if (rcpt->kind == CAPTURE_RCPT_DEACTIVATED)
+		*verdict = RCPT_DEACTIVATED;
 	return TRUE;
 }
 
@@ -219,6 +228,10 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	case RCPT_UNKNOWN_DROPBOX:
 		g_message("%s: refused %s: no user has this dropbox address", session_qid(s), rcpt);
 		smfi_setreply(ctx, "550", "5.1.1", "bccdrop: no such dropbox address");
+		return SMFIS_REJECT;
+	case RCPT_DEACTIVATED:
+		g_message("%s: refused dropbox %s: user %s is deactivated in the CRM", session_qid(s), rcpt, r->user_id);
+		smfi_setreply(ctx, "550", "5.1.1", "bccdrop: this dropbox's user is deactivated in the CRM");
 		return SMFIS_REJECT;
 	case RCPT_STRANGER:
 		g_message("%s: refused dropbox %s (user %s) for sender %s%s%s: not the dropbox owner", session_qid(s),

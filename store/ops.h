@@ -55,6 +55,7 @@
 	X(GPtrArray *, message_links, (Store *store, gint64 message, GError **error), (store, message, error)) \
 	X(GPtrArray *, link_history, (Store *store, gint64 message, GError **error), (store, message, error)) \
 	X(GArray *, message_ids, (Store *store, gboolean unmatched_only, GError **error), (store, unmatched_only, error)) \
+	X(GArray *, message_ids_since, (Store *store, gint64 since, GError **error), (store, since, error)) \
 	X(GPtrArray *, report_rows, (Store *store, const StoreReportFilter *filter, GError **error), (store, filter, error)) \
 	X(gboolean, crm_exists, (Store *store, StoreCrmKind kind, const char *id, gboolean *found, GError **error), (store, kind, id, found, error)) \
 	X(gboolean, crm_put_user, (Store *store, const StoreCrmUser *user, GError **error), (store, user, error)) \
@@ -70,6 +71,11 @@
 	X(GPtrArray *, hold_list, (Store *store, GError **error), (store, error)) \
 	X(gboolean, hold_release, (Store *store, gint64 id, GError **error), (store, id, error)) \
 	X(GPtrArray *, retention_due, (Store *store, gint64 cutoff, GError **error), (store, cutoff, error)) \
-	X(gboolean, retention_purge, (Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted, GError **error), (store, cutoff, reason, limit, deleted, error))
+	X(gboolean, retention_purge, (Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted, GError **error), (store, cutoff, reason, limit, deleted, error)) \
+	X(gboolean, crm_state, (Store *store, StoreCrmKind kind, const char *id, char **state, GError **error), (store, kind, id, state, error)) \
+	X(GPtrArray *, crm_live_ids, (Store *store, StoreCrmKind kind, GError **error), (store, kind, error)) \
+	X(gboolean, crm_retire, (Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error), (store, kind, id, reason, error)) \
+	X(gboolean, crm_merge_contact, (Store *store, const char *id, const char *survivor, const char *reason, GError **error), (store, id, survivor, reason, error)) \
+	X(gboolean, user_inactive, (Store *store, const char *user_id, gboolean *inactive, GError **error), (store, user_id, inactive, error))
 
 #endif

@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -166,7 +166,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(StoreMailbox, store_mailbox_free)
  * active mailbox yet; *ACTIVATED tells which. */
 gboolean store_mailbox_add(Store *store, StoreMailbox *mailbox, gboolean *activated, GError **error);
 StoreMailbox *store_mailbox_get(Store *store, gint64 id, GError **error);
-/* Mailboxes of USER_ID (NULL: all), oldest first; ACTIVE_ONLY filters. */
+/* Mailboxes of USER_ID (NULL: all), oldest first; ACTIVE_ONLY: the ones to
+ * sync (active, of a user neither deactivated nor retired in the CRM). */
 GPtrArray *store_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError **error);
 /* Activate ID and deactivate the user's other mailboxes, in one transaction. */
 gboolean store_mailbox_activate(Store *store, gint64 id, GError **error);
@@ -415,6 +416,9 @@ GPtrArray *store_link_history(Store *store, gint64 message, GError **error);
 
 /* Rowids of every stored message, or of the unmatched ones only, ascending. */
 GArray *store_message_ids(Store *store, gboolean unmatched_only, GError **error);
+/* Rowids of the messages dated on or after SINCE (Unix seconds), ascending
+ * (bccdrop reassociate --since: re-deciding past mail on purpose). */
+GArray *store_message_ids_since(Store *store, gint64 since, GError **error);
 
 /* One row of the email_report view (docs/reports.md), one per link. */
 typedef struct {
@@ -463,6 +467,7 @@ typedef struct {
 	gint64 last_active_at; /* Unix seconds, 0: unknown */
 	GPtrArray *aliases;	   /* keys (char*), optional; repeats are ignored */
 	GPtrArray *excluded_domains; /* lower-case domains (char*), optional */
+	gboolean deactivated;	     /* captures nothing new; keeps everything */
 } StoreCrmUser;
 /* Upsert the user; its addresses and excluded domains become exactly these. */
 gboolean store_crm_put_user(Store *store, const StoreCrmUser *user, GError **error);
@@ -500,6 +505,26 @@ typedef struct {
 } StoreCrmDeal;
 /* Upsert the deal; its contacts become exactly these. */
 gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **error);
+/* Every put also un-retires the record (it is back in the CRM's export). */
+
+/* ---- CRM full sync (store/sqlite/crm.c, bccdrop import --full) ----
+ * A retired record is kept with its links and history but no longer
+ * matches new mail (store_decision_facts skips it). */
+/* A canonical text of the record's stored values (its lists included,
+ * timestamps of bccdrop's own writes excluded), or *STATE = NULL when there
+ * is no such record: equal before and after a put means unchanged. */
+gboolean store_crm_state(Store *store, StoreCrmKind kind, const char *id, char **state, GError **error);
+/* The ids (stages: names, char*) of KIND's records that are not retired, sorted. */
+GPtrArray *store_crm_live_ids(Store *store, StoreCrmKind kind, GError **error);
+/* Retire the record; each link to it stays and gets a link_history row
+ * ('changed', same rule and visibility) with REASON. */
+gboolean store_crm_retire(Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error);
+/* The contact ID was merged into SURVIVOR in the CRM: its addresses and deals
+ * move to SURVIVOR, and ID is retired with merged_into = SURVIVOR. */
+gboolean store_crm_merge_contact(Store *store, const char *id, const char *survivor, const char *reason,
+				 GError **error);
+/* Whether USER_ID is deactivated or retired (FALSE for an unknown user). */
+gboolean store_user_inactive(Store *store, const char *user_id, gboolean *inactive, GError **error);
 
 /* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
 /* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);

@@ -347,10 +347,21 @@ static const char migration_3[] =
 	"   message_holds WHERE message = m.id) h) AS held_by"
 	" FROM messages m;";
 
+/* ---- 4: CRM full sync, merges, deactivated users (as store/sqlite/schema.c's
+ * migration 4). */
+static const char migration_4[] =
+	"ALTER TABLE users ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE users ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0 CHECK (deactivated IN (0,1));"
+	"ALTER TABLE stages ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
+	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
+
 static const char *const pg_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == STORE_SCHEMA_VERSION);

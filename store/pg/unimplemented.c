@@ -233,6 +233,13 @@ pg_store_message_ids(Store *store, gboolean unmatched_only, GError **error)
 	return NULL;
 }
 
+GArray *
+pg_store_message_ids_since(Store *store, gint64 since, GError **error)
+{
+	pg_unimplemented(error, "message_ids_since");
+	return NULL;
+}
+
 GPtrArray *
 pg_store_report_rows(Store *store, const StoreReportFilter *filter, GError **error)
 {
@@ -342,5 +349,40 @@ gboolean
 pg_store_retention_purge(Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted, GError **error)
 {
 	pg_unimplemented(error, "retention_purge");
+	return FALSE;
+}
+
+gboolean
+pg_store_crm_state(Store *store, StoreCrmKind kind, const char *id, char **state, GError **error)
+{
+	pg_unimplemented(error, "crm_state");
+	return FALSE;
+}
+
+GPtrArray *
+pg_store_crm_live_ids(Store *store, StoreCrmKind kind, GError **error)
+{
+	pg_unimplemented(error, "crm_live_ids");
+	return NULL;
+}
+
+gboolean
+pg_store_crm_retire(Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error)
+{
+	pg_unimplemented(error, "crm_retire");
+	return FALSE;
+}
+
+gboolean
+pg_store_crm_merge_contact(Store *store, const char *id, const char *survivor, const char *reason, GError **error)
+{
+	pg_unimplemented(error, "crm_merge_contact");
+	return FALSE;
+}
+
+gboolean
+pg_store_user_inactive(Store *store, const char *user_id, gboolean *inactive, GError **error)
+{
+	pg_unimplemented(error, "user_inactive");
 	return FALSE;
 }

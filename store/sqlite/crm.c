@@ -123,13 +123,14 @@ sq_crm_put_user(Store *store, const StoreCrmUser *u, GError **error)
 {
 	g_autofree char *now = common_iso8601(common_now());
 	g_autofree char *last_active = time_or_null(u->last_active_at);
-	const char *v[] = { u->id, u->email, u->name, u->dropbox, u->sharing, last_active, now };
+	const char *v[] = { u->id, u->email, u->name, u->dropbox, u->sharing, last_active, now,
+			    u->deactivated ? "1" : "0" };
 	const char *id[] = { u->id };
 	return run(store,
-		   "INSERT INTO users(id, email, name, dropbox, sharing, last_active_at, updated_at) "
-		   "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET "
+		   "INSERT INTO users(id, email, name, dropbox, sharing, last_active_at, updated_at, deactivated) "
+		   "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET "
 		   "email = ?2, name = coalesce(?3, ''), dropbox = ?4, sharing = ?5, last_active_at = ?6, "
-		   "updated_at = ?7",
+		   "updated_at = ?7, deactivated = ?8, retired_at = NULL",
 		   v, G_N_ELEMENTS(v), error, "storing a user") &&
 	       run(store, "DELETE FROM user_addresses WHERE user_id = ?", id, 1, error, "replacing user addresses") &&
 	       run(store, "DELETE FROM user_excluded_domains WHERE user_id = ?", id, 1, error,
@@ -146,7 +147,7 @@ sq_crm_put_stage(Store *store, const StoreCrmStage *s, GError **error)
 	const char *v[] = { s->name, prob };
 	return run(store,
 		   "INSERT INTO stages(name, probability) VALUES (?1, ?2) "
-		   "ON CONFLICT(name) DO UPDATE SET probability = ?2",
+		   "ON CONFLICT(name) DO UPDATE SET probability = ?2, retired_at = NULL",
 		   v, 2, error, "storing a stage");
 }
 
@@ -172,7 +173,8 @@ sq_crm_put_contact(Store *store, const StoreCrmContact *c, GError **error)
 	const char *id[] = { c->id };
 	return run(store,
 		   "INSERT INTO contacts(id, kind, name, owner_id, updated_at) VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) "
-		   "ON CONFLICT(id) DO UPDATE SET kind = ?2, name = coalesce(?3, ''), owner_id = ?4, updated_at = ?5",
+		   "ON CONFLICT(id) DO UPDATE SET kind = ?2, name = coalesce(?3, ''), owner_id = ?4, updated_at = ?5, "
+		   "retired_at = NULL, merged_into = NULL",
 		   v, G_N_ELEMENTS(v), error, "storing a contact") &&
 	       run(store, "DELETE FROM contact_addresses WHERE contact_id = ?", id, 1, error,
 		   "replacing contact addresses") &&
@@ -189,9 +191,117 @@ sq_crm_put_deal(Store *store, const StoreCrmDeal *d, GError **error)
 	return run(store,
 		   "INSERT INTO deals(id, name, stage, probability, modified_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, ?5) "
 		   "ON CONFLICT(id) DO UPDATE SET name = coalesce(?2, ''), stage = ?3, probability = ?4, "
-		   "modified_at = ?5",
+		   "modified_at = ?5, retired_at = NULL",
 		   v, G_N_ELEMENTS(v), error, "storing a deal") &&
 	       run(store, "DELETE FROM deal_contacts WHERE deal_id = ?", id, 1, error, "replacing deal contacts") &&
 	       run_each(store, "INSERT OR IGNORE INTO deal_contacts(deal_id, contact_id) VALUES (?, ?)", d->id,
 			d->contact_ids, error, "storing a deal contact");
+}
+
+/* ---- full sync ---------------------------------------------------------------- */
+
+/* quote() keeps NULL and '' apart; the lists are sorted so order is no change. */
+static const char *const state_sql[] = {
+	[STORE_CRM_USER] = "SELECT quote(email) || quote(name) || quote(dropbox) || quote(sharing) || "
+			   "quote(last_active_at) || quote(retired_at) || deactivated || '|' || "
+			   "coalesce((SELECT group_concat(k, ' ') FROM (SELECT address_key || ':' || kind AS k "
+			   "FROM user_addresses WHERE user_id = ?1 ORDER BY 1)), '') || '|' || "
+			   "coalesce((SELECT group_concat(domain, ' ') FROM (SELECT domain FROM user_excluded_domains "
+			   "WHERE user_id = ?1 ORDER BY 1)), '') FROM users WHERE id = ?1",
+	[STORE_CRM_STAGE] = "SELECT quote(probability) || quote(retired_at) FROM stages WHERE name = ?1",
+	[STORE_CRM_CONTACT] = "SELECT quote(kind) || quote(name) || quote(owner_id) || quote(retired_at) || "
+			      "quote(merged_into) || '|' || coalesce((SELECT group_concat(a, ' ') FROM "
+			      "(SELECT address_key || '=' || address AS a FROM contact_addresses "
+			      "WHERE contact_id = ?1 ORDER BY 1)), '') FROM contacts WHERE id = ?1",
+	[STORE_CRM_DEAL] = "SELECT quote(name) || quote(stage) || quote(probability) || quote(modified_at) || "
+			   "quote(retired_at) || '|' || coalesce((SELECT group_concat(c, ' ') FROM "
+			   "(SELECT contact_id AS c FROM deal_contacts WHERE deal_id = ?1 ORDER BY 1)), '') "
+			   "FROM deals WHERE id = ?1",
+};
+
+gboolean
+sq_crm_state(Store *store, StoreCrmKind kind, const char *id, char **state, GError **error)
+{
+	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(state_sql), FALSE);
+	*state = NULL;
+	sqlite3_stmt *st = prepare_id(store, state_sql[kind], id, error);
+	return st && sq_fetch_one(store, st, sq_row_text, (gpointer *)state, error, "reading a CRM record");
+}
+
+static const char *const live_sql[] = {
+	[STORE_CRM_USER] = "SELECT id FROM users WHERE retired_at IS NULL ORDER BY id",
+	[STORE_CRM_STAGE] = "SELECT name FROM stages WHERE retired_at IS NULL ORDER BY name",
+	[STORE_CRM_CONTACT] = "SELECT id FROM contacts WHERE retired_at IS NULL ORDER BY id",
+	[STORE_CRM_DEAL] = "SELECT id FROM deals WHERE retired_at IS NULL ORDER BY id",
+};
+
+GPtrArray *
+sq_crm_live_ids(Store *store, StoreCrmKind kind, GError **error)
+{
+	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(live_sql), NULL);
+	sqlite3_stmt *st = sq_prepare(store, live_sql[kind], error);
+	return st ? sq_collect(store, st, sq_row_text, g_free, error, "listing CRM records") : NULL;
+}
+
+static const char *const retire_sql[] = {
+	[STORE_CRM_USER] = "UPDATE users SET retired_at = ?2 WHERE id = ?1",
+	[STORE_CRM_STAGE] = "UPDATE stages SET retired_at = ?2 WHERE name = ?1",
+	[STORE_CRM_CONTACT] = "UPDATE contacts SET retired_at = ?2 WHERE id = ?1",
+	[STORE_CRM_DEAL] = "UPDATE deals SET retired_at = ?2 WHERE id = ?1",
+};
+
+/* Links name deals and contacts only: users and stages have none. */
+static const char *
+link_module(StoreCrmKind kind)
+{
+	return kind == STORE_CRM_DEAL ? "deal" : kind == STORE_CRM_CONTACT ? "contact" : NULL;
+}
+
+gboolean
+sq_crm_retire(Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error)
+{
+	g_return_val_if_fail((guint)kind < G_N_ELEMENTS(retire_sql), FALSE);
+	g_autofree char *now = common_iso8601(common_now());
+	const char *v[] = { id, now, link_module(kind), reason };
+	if (!run(store, retire_sql[kind], v, 2, error, "retiring a CRM record"))
+		return FALSE;
+	const char *h[] = { v[2], id, now, reason };
+	return !h[0] || run(store,
+			    "INSERT INTO link_history(message, at, action, module, record_id, old_rule, new_rule, "
+			    "old_visibility, new_visibility, reason) SELECT message, ?3, 'changed', module, record_id, "
+			    "rule, rule, visibility, visibility, ?4 FROM links WHERE module = ?1 AND record_id = ?2",
+			    h, 4, error, "recording the retirement in link history");
+}
+
+gboolean
+sq_crm_merge_contact(Store *store, const char *id, const char *survivor, const char *reason, GError **error)
+{
+	const char *v[] = { id, survivor };
+	return run(store,
+		   "INSERT OR IGNORE INTO contact_addresses(contact_id, address, address_key) "
+		   "SELECT ?2, address, address_key FROM contact_addresses WHERE contact_id = ?1",
+		   v, 2, error, "moving a merged contact's addresses") &&
+	       run(store, "DELETE FROM contact_addresses WHERE contact_id = ?1", v, 1, error,
+		   "moving a merged contact's addresses") &&
+	       run(store,
+		   "INSERT OR IGNORE INTO deal_contacts(deal_id, contact_id) "
+		   "SELECT deal_id, ?2 FROM deal_contacts WHERE contact_id = ?1",
+		   v, 2, error, "moving a merged contact's deals") &&
+	       run(store, "DELETE FROM deal_contacts WHERE contact_id = ?1", v, 1, error,
+		   "moving a merged contact's deals") &&
+	       run(store, "UPDATE contacts SET merged_into = ?2 WHERE id = ?1", v, 2, error, "recording a merge") &&
+	       sq_crm_retire(store, STORE_CRM_CONTACT, id, reason, error);
+}
+
+gboolean
+sq_user_inactive(Store *store, const char *user_id, gboolean *inactive, GError **error)
+{
+	*inactive = FALSE;
+	sqlite3_stmt *st = prepare_id(
+		store, "SELECT 1 FROM users WHERE id = ? AND (deactivated = 1 OR retired_at IS NOT NULL)", user_id, error);
+	g_autofree char *one = NULL;
+	if (!st || !sq_fetch_one(store, st, sq_row_text, (gpointer *)&one, error, "reading a user"))
+		return FALSE;
+	*inactive = one != NULL;
+	return TRUE;
 }

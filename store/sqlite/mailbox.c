@@ -175,7 +175,9 @@ sq_mailbox_list(Store *store, const char *user_id, gboolean active_only, GError 
 {
 	sqlite3_stmt *st = sq_prepare(store,
 					 "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE (?1 IS NULL OR user_id = ?1) "
-					 "AND (?2 = 0 OR active = 1) ORDER BY id",
+					 "AND (?2 = 0 OR (active = 1 AND NOT EXISTS (SELECT 1 FROM users u "
+					 "WHERE u.id = user_id AND (u.deactivated = 1 OR u.retired_at IS NOT NULL)))) "
+					 "ORDER BY id",
 					 error);
 	if (!st)
 		return NULL;

@@ -135,6 +135,17 @@ sq_message_ids(Store *store, gboolean unmatched_only, GError **error)
 	return sq_collect_ids(store, st, error, "listing messages");
 }
 
+GArray *
+sq_message_ids_since(Store *store, gint64 since, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store, "SELECT id FROM messages WHERE date >= ? ORDER BY id", error);
+	if (!st)
+		return NULL;
+	g_autofree char *from = common_iso8601(since); /* ISO 8601 UTC text sorts as time does */
+	sq_bind_text(st, 1, from);
+	return sq_collect_ids(store, st, error, "listing messages");
+}
+
 static gpointer
 report_from_row(sqlite3_stmt *st)
 {

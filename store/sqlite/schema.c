@@ -349,10 +349,23 @@ static const char migration_3[] =
 	"   WHERE message = m.id ORDER BY hold_id)) AS held_by"
 	" FROM messages m;";
 
+/* ---- 4: CRM full sync (bccdrop import --full): records absent from the
+ * CRM's export are retired, never deleted (their links and history stay);
+ * a merged contact names its survivor; a deactivated user keeps everything
+ * but captures nothing new. ---- */
+static const char migration_4[] =
+	"ALTER TABLE users ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE users ADD COLUMN deactivated INTEGER NOT NULL DEFAULT 0 CHECK (deactivated IN (0,1));"
+	"ALTER TABLE stages ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN retired_at TEXT;"
+	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
+	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

@@ -28,16 +28,17 @@ sqlite3 *sq_handle(Store *store);
 #define STORE_SQL_SOURCES \
 	"SELECT kind, owner_user_id, dropbox, deal_id FROM sources WHERE message = ? ORDER BY id"
 #define STORE_SQL_USER_ADDRESS \
-	"SELECT user_id, kind FROM user_addresses WHERE address_key = ?1 " \
-	"UNION ALL SELECT id, 'dropbox' FROM users WHERE dropbox = ?1 LIMIT 1"
+	"SELECT a.user_id, a.kind FROM user_addresses a JOIN users u ON u.id = a.user_id " \
+	"WHERE a.address_key = ?1 AND u.retired_at IS NULL " \
+	"UNION ALL SELECT id, 'dropbox' FROM users WHERE dropbox = ?1 AND retired_at IS NULL LIMIT 1"
 #define STORE_SQL_CONTACT_DEALS \
 	"SELECT d.id, d.name, d.stage, d.probability, s.probability, d.modified_at " \
 	"FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id " \
-	"LEFT JOIN stages s ON s.name = d.stage WHERE dc.contact_id = ? " \
+	"LEFT JOIN stages s ON s.name = d.stage WHERE dc.contact_id = ? AND d.retired_at IS NULL " \
 	"ORDER BY d.modified_at DESC, d.id ASC"
 #define STORE_SQL_CONTACTS_BY_ADDRESS \
 	"SELECT c.id, c.kind, c.name FROM contact_addresses a " \
-	"JOIN contacts c ON c.id = a.contact_id WHERE a.address_key = ? ORDER BY c.id"
+	"JOIN contacts c ON c.id = a.contact_id WHERE a.address_key = ? AND c.retired_at IS NULL ORDER BY c.id"
 #define STORE_SQL_PARTICIPANTS \
 	"SELECT role, address, address_key, position FROM participants WHERE message = ? " \
 	"AND role IN ('from','to','cc','envelope_rcpt') ORDER BY " \

@@ -52,6 +52,12 @@ like "refusals logged" "$(milter_log)" 'refused dropbox <alice-drop@crm\.example
 like "unknown dropbox logged" "$(milter_log)" 'refused <nobody-drop@crm\.example>: no user has this dropbox'
 like "removal without capture logged" "$(milter_log)" 'not filed for dropbox <alice-drop@crm\.example>: header From'
 
+# A user deactivated in the CRM (bccdrop import): the dropbox refuses.
+q "UPDATE users SET deactivated = 1 WHERE id = 'u-bob'"
+check "deactivated user's dropbox refused (miltertest)" mt deactivated
+like "deactivated refusal logged" "$(milter_log)" 'refused dropbox <bob-drop@crm\.example>: user u-bob is deactivated in the CRM'
+q "UPDATE users SET deactivated = 0 WHERE id = 'u-bob'"
+
 # Read-only database: the milter still answers, with a temporary failure.
 milter_stop
 before=$(q "SELECT count(*) FROM messages")

@@ -54,4 +54,16 @@ BCCDROP_NOW=$(( $(date +%s) + 86400 )) bd_poll --once >>"$WORK/once4.log" 2>&1
 is "after-days: one day later still kept" "$(dovecot_count)" 3
 BCCDROP_NOW=$(( $(date +%s) + 3 * 86400 )) bd_poll --once >>"$WORK/once4.log" 2>&1
 is "after-days: three days later deleted" "$(dovecot_count),$(bd_sql 'SELECT count(*) FROM mailbox_pop3_uidls WHERE mailbox_id=3 AND deleted_at IS NOT NULL')" "0,3"
+# A user deactivated by a CRM users import: their mailbox sync stops (new
+# mail stays on the server), and starts again when they are reactivated.
+user_csv() { printf 'id,email,name,dropbox,aliases,sharing,excluded_domains,last_active_at,deactivated\nu1,alice@corp.example,Alice,,,,,,%s\n' "$1" >"$WORK/users.csv"; }
+user_csv 1
+like "users import deactivates u1" "$(bd import users "$WORK/users.csv" 2>&1)" "1 updated"
+dovecot_deliver 2 20 new
+bd_poll --once >"$WORK/once5.log" 2>&1
+is "deactivated user: nothing fetched, mail left on the server" "$(bd_sql 'SELECT count(*) FROM messages'),$(dovecot_count)" "10,2"
+user_csv 0
+bd import users "$WORK/users.csv" >/dev/null 2>&1
+bd_poll --once >>"$WORK/once5.log" 2>&1
+is "reactivated: the new mail is fetched" "$(bd_sql 'SELECT count(*) FROM messages')" 12
 done_testing

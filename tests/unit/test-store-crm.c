@@ -423,6 +423,75 @@ test_report_no_to(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(r->subject, ==, "cc only");
 }
 
+/* ---- full sync: state, retire, merge, inactive users ------------------------ */
+
+static char *
+state_of(Fixture *f, StoreCrmKind kind, const char *id)
+{
+	g_autoptr(GError) error = NULL;
+	char *state = NULL;
+	g_assert_true(store_crm_state(f->store, kind, id, &state, &error));
+	g_assert_no_error(error);
+	return state;
+}
+
+static void
+run_ok(Fixture *f, gboolean ok, GError *error)
+{
+	g_assert_no_error(error);
+	g_assert_true(ok);
+}
+
+static void
+test_full_sync_ops(Fixture *f, gconstpointer data)
+{
+	file_mail(f, "m1@x.example", "zed@client.example", "Mon, 02 Mar 2026 10:00:00 +0000", STORE_SOURCE_FILE);
+	assert_peek(f, "SELECT module || ':' || record_id FROM links ORDER BY 1", "deal:d1");
+	g_autofree char *absent = state_of(f, STORE_CRM_DEAL, "d9");
+	g_assert_null(absent);
+	g_autofree char *before = state_of(f, STORE_CRM_DEAL, "d1");
+	g_assert_nonnull(before);
+	GError *error = NULL;
+	g_autoptr(GPtrArray) live = store_crm_live_ids(f->store, STORE_CRM_DEAL, &error);
+	g_assert_cmpuint(live->len, ==, 1);
+	/* Retired: kept with its link and a history row, no candidate for new mail. */
+	run_ok(f, store_begin(f->store, &error) &&
+			  store_crm_retire(f->store, STORE_CRM_DEAL, "d1", "retired in CRM export of X", &error) &&
+			  store_commit(f->store, &error),
+	       error);
+	g_autofree char *retired = state_of(f, STORE_CRM_DEAL, "d1");
+	g_assert_cmpstr(retired, !=, before);
+	g_autoptr(GPtrArray) none = store_crm_live_ids(f->store, STORE_CRM_DEAL, &error);
+	g_assert_cmpuint(none->len, ==, 0);
+	assert_peek(f, "SELECT action, record_id, old_rule = new_rule, reason FROM link_history WHERE reason LIKE 'retired%'",
+		    "changed|d1|1|retired in CRM export of X");
+	file_mail(f, "m2@x.example", "zed@client.example", "Mon, 02 Mar 2026 11:00:00 +0000", STORE_SOURCE_FILE);
+	assert_peek(f, "SELECT count(*) FROM links WHERE record_id = 'd1'", "1");
+	/* A put un-retires: the state is the one before. */
+	g_autoptr(GPtrArray) ids = strings("c1", NULL);
+	StoreCrmDeal d = { .id = "d1", .name = "Big", .probability = 50, .modified_at = 1772323200, .contact_ids = ids };
+	PUT(f, store_crm_put_deal, &d, TRUE);
+	g_autofree char *back = state_of(f, STORE_CRM_DEAL, "d1");
+	g_assert_cmpstr(back, ==, before);
+	/* Merge c2 into c1: addresses move, c2 is retired naming c1. */
+	run_ok(f, store_begin(f->store, &error) && store_crm_merge_contact(f->store, "c2", "c1", "merged", &error) &&
+			  store_commit(f->store, &error),
+	       error);
+	assert_peek(f, "SELECT contact_id, address_key FROM contact_addresses ORDER BY 2",
+		    "c1|ann@client.example\nc1|zed@client.example");
+	assert_peek(f, "SELECT merged_into, retired_at IS NOT NULL FROM contacts WHERE id = 'c2'", "c1|1");
+	/* Inactive: deactivated or retired; an unknown user is not. */
+	gboolean inactive = TRUE;
+	run_ok(f, store_user_inactive(f->store, "u1", &inactive, &error), error);
+	g_assert_false(inactive);
+	StoreCrmUser u = { .id = "u1", .email = "a@x.example", .sharing = "public", .deactivated = TRUE };
+	PUT(f, store_crm_put_user, &u, TRUE);
+	run_ok(f, store_user_inactive(f->store, "u1", &inactive, &error), error);
+	g_assert_true(inactive);
+	run_ok(f, store_user_inactive(f->store, "nobody", &inactive, &error), error);
+	g_assert_false(inactive);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -437,6 +506,7 @@ main(int argc, char **argv)
 	g_test_add("/store-reports/history-and-ids", Fixture, NULL, reports_setup, test_history_and_ids,
 		   fixture_teardown);
 	g_test_add("/store-reports/report-rows", Fixture, NULL, reports_setup, test_report_rows, fixture_teardown);
+	g_test_add("/store-crm/full-sync-ops", Fixture, NULL, reports_setup, test_full_sync_ops, fixture_teardown);
 	g_test_add("/store-reports/report-no-to", Fixture, NULL, reports_setup, test_report_no_to, fixture_teardown);
 	int rc = g_test_run();
 	ingest_shutdown();

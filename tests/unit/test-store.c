@@ -377,7 +377,7 @@ static const char decision_crm_sql[] =
 	"INSERT INTO users(id, email, dropbox, sharing) VALUES ('u1', 'u1@ourco.example', 'u1-drop@bcc.example', "
 	"'custom');"
 	"INSERT INTO user_excluded_domains VALUES ('u1', 'b.example'), ('u1', 'a.example');"
-	"INSERT INTO stages VALUES ('Qualified', 20);"
+	"INSERT INTO stages(name, probability) VALUES ('Qualified', 20);"
 	"INSERT INTO contacts(id, name) VALUES ('c2', 'Two'), ('c1', 'One');"
 	"INSERT INTO contact_addresses VALUES ('c2', 'ann@example.com', 'ann@example.com'), "
 	"('c1', 'Ann@Example.com', 'ann@example.com');"
