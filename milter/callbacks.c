@@ -34,7 +34,12 @@ typedef struct {
 	GPtrArray *rcpts;     /* char*: every accepted recipient, as received */
 	GPtrArray *dropboxes; /* MilterDropbox* */
 	guint n_other;	      /* accepted recipients that are not dropboxes */
-	gboolean dmarc_pass;
+	/* The topmost Authentication-Results of the trusted authserv-id (the
+	 * one our verifier prepended) decides; any below it may be forged. */
+	gboolean ar_seen;
+	char *dmarc_from; /* its DMARC-verified header.from domain, or NULL */
+	const char *refusal; /* why a dropbox was not filed (static text) */
+	guint n_filed;
 	gboolean in_body;
 	gboolean body_started;
 	MilterSpool spool;
@@ -61,7 +66,10 @@ session_reset(MilterSession *s)
 	g_clear_pointer(&s->rcpts, g_ptr_array_unref);
 	g_clear_pointer(&s->dropboxes, g_ptr_array_unref);
 	s->n_other = 0;
-	s->dmarc_pass = FALSE;
+	s->ar_seen = FALSE;
+	g_clear_pointer(&s->dmarc_from, g_free);
+	s->refusal = NULL;
+	s->n_filed = 0;
 	if (s->in_body)
 		milter_spool_clear(&s->spool);
 	s->in_body = FALSE;
@@ -168,14 +176,14 @@ dropbox_domain(const char *key)
 }
 
 /* May this transaction's sender file into USER_ID's dropbox? With AUTH the
- * login decides; without, the envelope sender here and the header From at
- * the end of the message. */
+ * login decides; without, the envelope sender here (unless owner_proof is
+ * auth) and the header From, with DMARC, at the end of the message. */
 static gboolean
 rcpt_sender_allowed(Store *store, MilterSession *s, const char *user_id, gboolean *allowed, GError **error)
 {
 	if (s->auth_authen)
 		return store_user_owns_login(store, user_id, s->auth_authen, allowed, error);
-	if (!s->from_key) {
+	if (!s->from_key || milter_server->owner_proof == MILTER_PROOF_AUTH) {
 		*allowed = FALSE;
 		return TRUE;
 	}
@@ -208,6 +216,17 @@ rcpt_classify(MilterSession *s, const char *key, RcptVerdict *verdict, char **us
 	return TRUE;
 }
 
+/* The 550 5.7.1 text: which proof of ownership was missing. */
+static const char *
+rcpt_refusal(const MilterSession *s)
+{
+	if (s->auth_authen)
+		return "bccdrop: the SMTP AUTH login is not the dropbox owner's";
+	if (milter_server->owner_proof == MILTER_PROOF_AUTH)
+		return "bccdrop: no SMTP AUTH as the dropbox owner (required for this address)";
+	return "bccdrop: no SMTP AUTH as the dropbox owner, and the envelope sender is not the owner's address";
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -233,7 +252,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		g_message("%s: refused dropbox %s (user %s) for sender %s%s%s: not the dropbox owner", session_qid(s),
 			  rcpt, user_id, s->envelope_from, s->auth_authen ? ", AUTH " : "",
 			  s->auth_authen ? s->auth_authen : "");
-		smfi_setreply(ctx, "550", "5.7.1", "bccdrop: only the dropbox owner may send to this address");
+		smfi_setreply(ctx, "550", "5.7.1", (char *)rcpt_refusal(s));
 		return SMFIS_REJECT;
 	case RCPT_DROPBOX: {
 		MilterDropbox *d = g_new0(MilterDropbox, 1);
@@ -302,9 +321,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		return done;
 	gboolean lead = value[0] == ' ' || value[0] == '\t';
 	spool_header(s, name, value, lead);
-	if (!g_ascii_strcasecmp(name, "Authentication-Results") &&
-		 milter_dmarc_pass(value, milter_server->config->trusted_authserv_id))
-		s->dmarc_pass = TRUE;
+	if (!s->ar_seen && !g_ascii_strcasecmp(name, "Authentication-Results") &&
+	    milter_auth_results(value, milter_server->config->trusted_authserv_id, &s->dmarc_from) == MILTER_AR_OURS)
+		s->ar_seen = TRUE;
 	return done;
 }
 
@@ -331,26 +350,30 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 /* ---- end of message ------------------------------------------------------- */
 
 /* Without AUTH the envelope sender was checked at RCPT; the header From (as
- * parsed by ingest) and, when configured, DMARC must now agree that the
- * owner wrote the message. */
+ * parsed by ingest) must now be the owner's, and with auth-or-dmarc its
+ * domain the one our verifier's DMARC pass names. */
 static gboolean
 eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const MilterDropbox *d, gboolean *wrote,
 		GError **error)
 {
-	*wrote = FALSE;
-	if (s->auth_authen) {
-		*wrote = TRUE;
+	*wrote = s->auth_authen != NULL;
+	MilterOwnerProof proof = milter_server->owner_proof;
+	s->refusal = *wrote ? NULL : rcpt_refusal(s);
+	if (*wrote || proof == MILTER_PROOF_AUTH)
 		return TRUE;
-	}
-	if (milter_server->config->require_dmarc && !s->dmarc_pass)
+	gboolean dmarc = proof == MILTER_PROOF_AUTH_OR_DMARC;
+	s->refusal = "bccdrop: no SMTP AUTH as the dropbox owner, and no trusted DMARC pass for the owner's From";
+	if (dmarc && !s->dmarc_from)
 		return TRUE;
+	s->refusal = dmarc ? "bccdrop: no SMTP AUTH as the dropbox owner, and the DMARC-verified From is not the owner's"
+			   : "bccdrop: no SMTP AUTH as the dropbox owner, and the header From is not the owner's address";
 	guint n_from = 0;
 	for (guint i = 0; i < msg->addresses->len; i++) {
 		const IngestAddress *a = g_ptr_array_index(msg->addresses, i);
 		if (a->role != INGEST_ROLE_FROM)
 			continue;
 		gboolean owns = FALSE;
-		if (!a->key)
+		if (!a->key || (dmarc && g_ascii_strcasecmp(milter_key_domain(a->key), s->dmarc_from)))
 			return TRUE;
 		if (!store_user_owns_address(store, d->user_id, a->key, &owns, error))
 			return FALSE;
@@ -359,6 +382,8 @@ eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const 
 		n_from++;
 	}
 	*wrote = n_from > 0;
+	if (*wrote)
+		s->refusal = NULL;
 	return TRUE;
 }
 
@@ -450,13 +475,12 @@ eom_file_parsed(MilterSession *s, const IngestInput *in, GError **error)
 		gboolean wrote = FALSE;
 		ok = eom_owner_wrote(store, s, msg, d, &wrote, error);
 		if (ok && !wrote) {
-			g_message("%s: not filed for dropbox %s: header From is not user %s's address%s; "
-				  "the dropbox recipient is removed",
-				  session_qid(s), d->rcpt, d->user_id,
-				  milter_server->config->require_dmarc ? " (or no trusted DMARC pass)" : "");
+			g_message("%s: not filed for dropbox %s (user %s): %s; the dropbox recipient is removed",
+				  session_qid(s), d->rcpt, d->user_id, s->refusal + strlen("bccdrop: "));
 			continue;
 		}
 		ok = ok && eom_rewind(&raw, error) && eom_file_one(store, s, msg, &raw, d, error);
+		s->n_filed += ok;
 	}
 	/* A read-only or failing connection is replaced; a busy one is fine. */
 	gboolean broken = !ok && !g_error_matches(*error, STORE_ERROR, STORE_ERROR_BUSY) &&
@@ -485,7 +509,11 @@ cb_eom(SMFICTX *ctx)
 		return r;
 	}
 	sfsistat r = SMFIS_CONTINUE;
-	if (s->n_other == 0) {
+	if (s->n_other == 0 && s->n_filed == 0 && s->refusal) {
+		/* Nobody to deliver to and nothing filed: tell the sender why. */
+		smfi_setreply(ctx, "550", "5.7.1", (char *)s->refusal);
+		r = SMFIS_REJECT;
+	} else if (s->n_other == 0) {
 		/* Only dropboxes: nothing is left to deliver, nothing bounces. */
 		r = SMFIS_DISCARD;
 	} else {

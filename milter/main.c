@@ -18,12 +18,15 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_ARENA_MAX, 2);
 	g_autofree char *config_path = NULL;
+	g_autofree char *pid_file = NULL;
 	gboolean foreground = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
 		  "Configuration file (default " COMMON_DEFAULT_CONFIG ")", "FILE" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr",
 		  NULL },
+		{ "pid-file", 'p', 0, G_OPTION_ARG_FILENAME, &pid_file,
+		  "Without -f, write the daemon's PID to FILE", "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -41,7 +44,7 @@ main(int argc, char **argv)
 	}
 	common_log_init("bccdrop-milter", !foreground, config->log_level);
 	ingest_init();
-	int status = milter_daemon_run(config, foreground);
+	int status = milter_daemon_run(config, foreground, pid_file);
 	ingest_shutdown();
 	return status;
 }

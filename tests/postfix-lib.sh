@@ -29,6 +29,8 @@ pf_require() {
 }
 
 # Database, config, socket; MILTER_CONF_EXTRA lines are appended to [milter].
+# MILTER_OWNER_PROOF / MILTER_DROPBOX_ANYWHERE set those keys when given
+# (a test that relies on a mode says so instead of inheriting the default).
 milter_setup() {
 	MDIR=$WORK/milter
 	mkdir -p "$MDIR"
@@ -52,6 +54,8 @@ socket_group = $( [ "$(id -u)" = 0 ] && echo postfix )
 user = nobody
 memory_limit = ${MILTER_MEMORY_LIMIT:-256k}
 dropbox_domains = ${MILTER_DROPBOX_DOMAINS:-}
+${MILTER_DROPBOX_ANYWHERE:+dropbox_anywhere = $MILTER_DROPBOX_ANYWHERE}
+${MILTER_OWNER_PROOF:+owner_proof = $MILTER_OWNER_PROOF}
 workers = ${MILTER_WORKERS:-4}
 ${MILTER_CONF_EXTRA:-}
 

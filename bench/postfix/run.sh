@@ -30,6 +30,9 @@ SESSIONS=10
 
 MILTER_SYNC=full
 MILTER_MEMORY_LIMIT=${MILTER_MEMORY_LIMIT:-1M}
+# smtp-source cannot AUTH and the recipients share no dropbox domain.
+MILTER_DROPBOX_ANYWHERE=true
+MILTER_OWNER_PROOF=auth-or-sender
 milter_setup
 milter_seed
 milter_start || { milter_log; exit 1; }

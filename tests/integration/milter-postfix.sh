@@ -7,6 +7,9 @@ source "$TOP/tests/postfix-lib.sh"
 pf_require
 
 MILTER_DROPBOX_DOMAINS=crm.example
+# Most cases below mean sender-based ownership (no SASL here); the default,
+# auth-or-dmarc, is tested by milter-miltertest.sh.
+MILTER_OWNER_PROOF=auth-or-sender
 milter_setup
 milter_seed
 check "milter starts" milter_start
