@@ -521,6 +521,30 @@ test_gmime_stray_cr(void)
 	g_assert_cmpstr(attachment_at(msg, 0)->sha256, ==, expect);
 }
 
+/* ...but a CR that is the content's own last byte stays: a binary part
+ * "AB\r" before a CRLF boundary line, before an LF-only one is the stray
+ * case above, and at the very end of a single-part message. */
+static void
+test_binary_part_ending_in_cr(void)
+{
+	const char *head = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+			   "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+			   "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+			   "Content-Transfer-Encoding: binary\r\n\r\nAB\r";
+	g_autofree char *crlf = g_strconcat(head, "\r\n--b--\r\n", NULL);
+	g_autoptr(IngestMessage) msg = parse(crlf);
+	g_autofree char *expect = sha256_hex("AB\r", 3);
+	g_assert_cmpuint(attachment_at(msg, 0)->size, ==, 3);
+	g_assert_cmpstr(attachment_at(msg, 0)->sha256, ==, expect);
+	g_autofree char *single = g_strdup("From: a@example.com\r\nMIME-Version: 1.0\r\n"
+					   "Content-Type: application/octet-stream; name=a.bin\r\n"
+					   "Content-Disposition: attachment; filename=a.bin\r\n"
+					   "Content-Transfer-Encoding: binary\r\n\r\nAB\r");
+	g_autoptr(IngestMessage) one = parse(single);
+	g_assert_cmpuint(attachment_at(one, 0)->size, ==, 3);
+	g_assert_cmpstr(attachment_at(one, 0)->sha256, ==, expect);
+}
+
 /* ---- headers ------------------------------------------------------------------------ */
 
 static void
@@ -1099,6 +1123,7 @@ main(int argc, char **argv)
 	g_test_add_func("/ingest/gmime150/base64", test_gmime150_base64);
 	g_test_add_func("/ingest/gmime150/differential", test_base64_differential);
 	g_test_add_func("/ingest/gmime/stray-cr", test_gmime_stray_cr);
+	g_test_add_func("/ingest/binary-part-ending-in-cr", test_binary_part_ending_in_cr);
 	g_test_add_func("/ingest/headers/basic", test_headers_basic);
 	g_test_add_func("/ingest/headers/synthetic", test_headers_synthetic);
 	g_test_add_func("/ingest/headers/groups", test_headers_groups);
