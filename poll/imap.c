@@ -64,6 +64,17 @@ imap_starttls(PollImap *s, int fd, GError **error)
 	int rc = mailimap_starttls(s->imap);
 	if (rc != MAILIMAP_NO_ERROR)
 		return imap_fail(s, rc, "STARTTLS (configure --tls implicit or none if the server lacks it)", error);
+	/* Bytes already buffered after the STARTTLS response were sent in clear
+	 * text before the handshake: taken as TLS data they would let anyone on
+	 * the path inject responses (CVE-2020-15953). Checked here whatever the
+	 * libetpan build does. */
+	if (s->imap->imap_stream->read_buffer_len > 0) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_TLS,
+			    "%s port %d sent data after its STARTTLS response, before TLS: refusing the connection "
+			    "(a response injection attempt, or a broken server)",
+			    s->ep.host, s->ep.port);
+		return FALSE;
+	}
 	mailstream_low *plain = mailstream_get_low(s->imap->imap_stream);
 	int tls_fd = dup(fd);
 	if (tls_fd < 0) {
@@ -75,7 +86,15 @@ imap_starttls(PollImap *s, int fd, GError **error)
 		return FALSE;
 	mailstream_low_free(plain);
 	mailstream_set_low(s->imap->imap_stream, tls);
-	return TRUE;
+	/* Capabilities seen before TLS came in clear text (RFC 3501 6.2.1):
+	 * forget them, and ask again over TLS. */
+	if (s->imap->imap_connection_info && s->imap->imap_connection_info->imap_capability)
+		g_clear_pointer(&s->imap->imap_connection_info->imap_capability, mailimap_capability_data_free);
+	struct mailimap_capability_data *cap = NULL;
+	rc = mailimap_capability(s->imap, &cap);
+	if (cap)
+		mailimap_capability_data_free(cap);
+	return rc == MAILIMAP_NO_ERROR || imap_fail(s, rc, "CAPABILITY after STARTTLS", error);
 }
 
 PollImap *
