@@ -45,7 +45,10 @@ ingest_key_domain(const char *domain)
 	if (d[0] == '[') /* address literal: nothing to convert */
 		return d[len - 1] == ']' ? g_ascii_strdown(d, -1) : NULL;
 	g_autofree char *ascii = g_hostname_to_ascii(d);
-	if (!ascii || !*ascii || ascii[0] == '.' || strstr(ascii, ".."))
+	/* Empty labels: leading, doubled, or a second dot at the end (only one
+	 * root label was dropped above; keeping another would make "a.." and
+	 * "a." two keys of one domain). */
+	if (!ascii || !*ascii || ascii[0] == '.' || strstr(ascii, "..") || g_str_has_suffix(ascii, "."))
 		return NULL;
 	return g_ascii_strdown(ascii, -1);
 }

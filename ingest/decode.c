@@ -187,12 +187,27 @@ ingest_check_encoding_name(IngestCtx *ctx, GMimePart *part, GMimeContentEncoding
 		ingest_warn(ctx, "unknown Content-Transfer-Encoding \"%.40s\": content taken as is", name);
 }
 
-/* The byte just after STREAM's bounds in the stream it was cut from (a
- * parser's content streams are substreams), or -1 when there is none. */
+/* Length of the memory or map under STREAM, or -1 for other streams. */
+static gint64
+ingest_stream_extent(GMimeStream *stream)
+{
+	if (GMIME_IS_STREAM_MEM(stream)) {
+		GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+		return a ? (gint64)a->len : -1;
+	}
+	if (GMIME_IS_STREAM_MMAP(stream))
+		return (gint64)GMIME_STREAM_MMAP(stream)->maplen;
+	return -1;
+}
+
+/* The byte just after STREAM's bounds in the memory it was cut from (a
+ * parser's content streams are substreams), or -1 when there is none.
+ * GMime does not check a substream's bounds against that memory: this
+ * must. */
 static int
 ingest_byte_after(GMimeStream *stream)
 {
-	if (stream->bound_end < 0)
+	if (stream->bound_end < 0 || stream->bound_end >= ingest_stream_extent(stream))
 		return -1;
 	g_autoptr(GMimeStream) next = g_mime_stream_substream(stream, stream->bound_end, stream->bound_end + 1);
 	char c;

@@ -543,6 +543,15 @@ test_binary_part_ending_in_cr(void)
 	g_autoptr(IngestMessage) one = parse(single);
 	g_assert_cmpuint(attachment_at(one, 0)->size, ==, 3);
 	g_assert_cmpstr(attachment_at(one, 0)->sha256, ==, expect);
+	/* Found by tests/fuzz/fuzz-ingest: a part ending at the very end of
+	 * the (exactly sized) input must not make the stray-CR check read
+	 * past it. Under ASan this read was a heap overflow. */
+	const char tail[] = "\r\nSubject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nend\r";
+	guint8 *exact = g_memdup2(tail, sizeof tail - 1);
+	IngestInput in = INGEST_INPUT_BYTES(exact, sizeof tail - 1);
+	g_autoptr(IngestMessage) m3 = ingest_parse(&in, 0, NULL);
+	g_assert_nonnull(m3);
+	g_free(exact);
 }
 
 /* A file over 4 GiB whose layout needs repair (indented first header line)
@@ -680,6 +689,10 @@ test_address_key(void)
 		{ "two words@example.com", NULL },
 		{ "a@exa mple.com", NULL },
 		{ "a@example..com", NULL },
+		/* Found by tests/fuzz/fuzz-address: "a.." keyed as "a.", whose
+		 * own key is "a" (two keys for one address). */
+		{ ".@a..", NULL },
+		{ "x@example.com..", NULL },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *key = ingest_address_key(cases[i].in);
