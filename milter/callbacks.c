@@ -26,6 +26,7 @@ typedef struct {
 	gboolean can_setsymlist;
 	/* SMFIP_NR_* negotiated: the MTA does not wait for these answers */
 	gboolean mail_noreply, header_noreply, body_noreply;
+	gboolean leadspc; /* SMFIP_HDR_LEADSPC: header values come as written */
 	/* transaction (reset at MAIL, abort and end of message) */
 	char *envelope_from;  /* as received */
 	char *from_key;	      /* its address key, or NULL (null sender) */
@@ -131,6 +132,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	/* Steps we do not need; the MTA skips them when it can. */
 	unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NOEOH;
 	*pf1 = (f1 & skip) | (f1 & SMFIP_HDR_LEADSPC);
+	s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	/* MAIL, header fields and body chunks are never refused (a spooling
 	 * failure is reported at the end): spare the MTA a round trip each. */
 	s->mail_noreply = (f1 & SMFIP_NR_MAIL) != 0;
@@ -291,14 +293,16 @@ spool_add(MilterSession *s, const void *data, gsize len)
 }
 
 /* Header values arrive with bare LF between folded lines; the body comes
- * with CRLF: store one line-ending convention throughout. */
+ * with CRLF: store one line-ending convention throughout. With
+ * SMFIP_HDR_LEADSPC the value starts exactly as written after the colon
+ * ("Name:value" stays so); without it the MTA dropped the usual space. */
 static void
-spool_header(MilterSession *s, const char *name, const char *value, gboolean leading_space)
+spool_header(MilterSession *s, const char *name, const char *value)
 {
 	GString *line = g_string_sized_new(strlen(name) + strlen(value) + 4);
 	g_string_append(line, name);
 	g_string_append_c(line, ':');
-	if (!leading_space && *value)
+	if (!s->leadspc && *value)
 		g_string_append_c(line, ' ');
 	for (const char *p = value; *p; p++) {
 		if (*p == '\r' && p[1] == '\n')
@@ -319,8 +323,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	sfsistat done = s->header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	if (!s->in_body)
 		return done;
-	gboolean lead = value[0] == ' ' || value[0] == '\t';
-	spool_header(s, name, value, lead);
+	spool_header(s, name, value);
 	if (!s->ar_seen && !g_ascii_strcasecmp(name, "Authentication-Results") &&
 	    milter_auth_results(value, milter_server->config->trusted_authserv_id, &s->dmarc_from) == MILTER_AR_OURS)
 		s->ar_seen = TRUE;
