@@ -693,6 +693,8 @@ test_address_key(void)
 		 * own key is "a" (two keys for one address). */
 		{ ".@a..", NULL },
 		{ "x@example.com..", NULL },
+		/* ... and U+037E, which IDNA maps to ';'. */
+		{ "!a@\xcd\xbe", NULL },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *key = ingest_address_key(cases[i].in);
