@@ -59,8 +59,9 @@ ingest_key_domain(const char *domain)
 	if (!ascii || !*ascii || ascii[0] == '.' || strstr(ascii, "..") || g_str_has_suffix(ascii, "."))
 		return NULL;
 	/* IDNA mapping can turn a harmless-looking character into a forbidden
-	 * one (U+037E GREEK QUESTION MARK becomes ';'): check again. */
-	if (!ingest_key_domain_chars_ok(ascii))
+	 * one (U+037E GREEK QUESTION MARK becomes ';', a soft hyphen vanishes
+	 * before a '['): the result must be a plain host name. */
+	if (strspn(ascii, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != strlen(ascii))
 		return NULL;
 	return g_ascii_strdown(ascii, -1);
 }

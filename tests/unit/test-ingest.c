@@ -695,6 +695,7 @@ test_address_key(void)
 		{ "x@example.com..", NULL },
 		/* ... and U+037E, which IDNA maps to ';'. */
 		{ "!a@\xcd\xbe", NULL },
+		{ "$@\xc2\xad[", NULL },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *key = ingest_address_key(cases[i].in);
