@@ -62,12 +62,10 @@ static gboolean
 imap_starttls(PollImap *s, int fd, GError **error)
 {
 	int rc = mailimap_starttls(s->imap);
-	if (rc != MAILIMAP_NO_ERROR)
-		return imap_fail(s, rc, "STARTTLS (configure --tls implicit or none if the server lacks it)", error);
 	/* Bytes already buffered after the STARTTLS response were sent in clear
 	 * text before the handshake: taken as TLS data they would let anyone on
 	 * the path inject responses (CVE-2020-15953). Checked here whatever the
-	 * libetpan build does. */
+	 * libetpan build does (Debian's refuses them with an unclear error). */
 	if (s->imap->imap_stream->read_buffer_len > 0) {
 		g_set_error(error, POLL_ERROR, POLL_ERROR_TLS,
 			    "%s port %d sent data after its STARTTLS response, before TLS: refusing the connection "
@@ -75,6 +73,8 @@ imap_starttls(PollImap *s, int fd, GError **error)
 			    s->ep.host, s->ep.port);
 		return FALSE;
 	}
+	if (rc != MAILIMAP_NO_ERROR)
+		return imap_fail(s, rc, "STARTTLS (configure --tls implicit or none if the server lacks it)", error);
 	mailstream_low *plain = mailstream_get_low(s->imap->imap_stream);
 	int tls_fd = dup(fd);
 	if (tls_fd < 0) {
