@@ -63,6 +63,10 @@ ingest_key_domain(const char *domain)
 	 * before a '['): the result must be a plain host name. */
 	if (strspn(ascii, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != strlen(ascii))
 		return NULL;
+	/* A key is its own key: its ASCII form must pass the checks above as
+	 * input too (punycode can make a domain outgrow 255 bytes). */
+	if (strlen(ascii) > 255)
+		return NULL;
 	return g_ascii_strdown(ascii, -1);
 }
 

@@ -670,7 +670,13 @@ test_headers_groups(void)
 static void
 test_address_key(void)
 {
-	static const struct {
+	/* 24 labels of four e-acute: 223 bytes of UTF-8, 271 once converted. */
+	GString *idn = g_string_new("u@");
+	for (int i = 0; i < 24; i++)
+		g_string_append(idn, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9.");
+	g_string_append(idn, "example");
+	g_autofree char *long_idn = g_string_free(idn, FALSE);
+	const struct {
 		const char *in, *key;
 	} cases[] = {
 		{ "User@Example.COM", "user@example.com" },
@@ -696,6 +702,9 @@ test_address_key(void)
 		/* ... and U+037E, which IDNA maps to ';'. */
 		{ "!a@\xcd\xbe", NULL },
 		{ "$@\xc2\xad[", NULL },
+		/* Under 255 bytes as UTF-8, over it once converted (found by
+		 * tests/fuzz/fuzz-address: the key was no longer a key). */
+		{ long_idn, NULL },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *key = ingest_address_key(cases[i].in);
