@@ -8,7 +8,11 @@ MODE inject: the STARTTLS response and an injected untagged response leave
   in one write, before the TLS handshake (CVE-2020-15953).
 MODE caps: the greeting advertises IDLE in clear text; over TLS the
   capabilities are IMAP4rev1 AUTH=PLAIN only.
+MODE liar: INBOX holds one message of LIAR_MB megabytes (default 24) whose
+  RFC822.SIZE is declared as 100 bytes.
 """
+import base64
+import os
 import socket
 import ssl
 import sys
@@ -20,6 +24,16 @@ def lines(f):
         if not line:
             return
         yield line.decode(errors="replace").rstrip("\r\n")
+
+
+def big_message():
+    mb = int(os.environ.get("LIAR_MB", "24"))
+    data = base64.encodebytes(os.urandom(mb * 3 * 1024 * 1024 // 4)).replace(b"\n", b"\r\n")
+    return (b"From: Carol <carol@client.example>\r\nTo: alice@corp.example\r\nSubject: big\r\n"
+            b"Message-ID: <liar@client.example>\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+            b"small text\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + data + b"--b--\r\n")
 
 
 def over_tls(conn, ctx):
@@ -34,6 +48,19 @@ def over_tls(conn, ctx):
             f.write(tag.encode() + b" OK logged in\r\n")
         elif verb == "LIST":
             f.write(b'* LIST () "/" INBOX\r\n' + tag.encode() + b" OK done\r\n")
+        elif verb == "EXAMINE" or verb == "SELECT":
+            f.write(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n"
+                    + tag.encode() + b" OK [READ-ONLY] done\r\n")
+        elif verb == "UID" and " SEARCH" in cmd.upper():
+            f.write(b"* SEARCH 1\r\n" + tag.encode() + b" OK done\r\n")
+        elif verb == "UID" and "BODY.PEEK[]" in cmd.upper():
+            body = big_message()
+            f.write(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(body))
+            for i in range(0, len(body), 1 << 16):
+                f.write(body[i:i + (1 << 16)])
+            f.write(b")\r\n" + tag.encode() + b" OK done\r\n")
+        elif verb == "UID" and "RFC822.SIZE" in cmd.upper():
+            f.write(b"* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n" + tag.encode() + b" OK done\r\n")
         elif verb == "LOGOUT":
             f.write(b"* BYE\r\n" + tag.encode() + b" OK bye\r\n")
             return
