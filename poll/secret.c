@@ -249,6 +249,31 @@ token_communicate(GSubprocess *p, TokenRun *r, int seconds)
 	return !timed_out;
 }
 
+/* The token (stdout, trimmed) of a finished token command, or the error. */
+static char *
+token_result(GSubprocess *p, const TokenRun *r, gboolean in_time, const char *program, int seconds, GError **error)
+{
+	if (!in_time) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command %s did not finish within %d s",
+			    program, seconds);
+		return NULL;
+	}
+	g_autofree char *out = r->out ? g_strndup(g_bytes_get_data(r->out, NULL), g_bytes_get_size(r->out)) : g_strdup("");
+	if (!g_subprocess_get_successful(p)) {
+		g_autofree char *err = r->err ? g_strndup(g_bytes_get_data(r->err, NULL), g_bytes_get_size(r->err))
+					      : g_strdup("");
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command failed (exit status %d): %s",
+			    g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1, g_strstrip(err));
+		return NULL;
+	}
+	g_strstrip(out);
+	if (!*out) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command printed no token");
+		return NULL;
+	}
+	return g_steal_pointer(&out);
+}
+
 /* The command is split like a shell would (quotes, backslashes) but run
  * without one: no expansion, no second command after a ';'. The token is
  * its standard output. */
@@ -271,28 +296,13 @@ secret_run_token_command(const char *command, GError **error)
 	TokenRun r = { 0 };
 	int seconds = token_timeout_seconds();
 	gboolean in_time = token_communicate(p, &r, seconds);
-	g_autofree char *out = r.out ? g_strndup(g_bytes_get_data(r.out, NULL), g_bytes_get_size(r.out)) : g_strdup("");
-	g_autofree char *err = r.err ? g_strndup(g_bytes_get_data(r.err, NULL), g_bytes_get_size(r.err)) : g_strdup("");
+	char *token = token_result(p, &r, in_time, argv[0], seconds, error);
 	g_clear_pointer(&r.out, g_bytes_unref);
 	g_clear_pointer(&r.err, g_bytes_unref);
 	g_clear_error(&r.error);
-	if (!in_time) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command %s did not finish within %d s",
-			    argv[0], seconds);
-		return NULL;
-	}
-	if (!g_subprocess_get_successful(p)) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command failed (exit status %d): %s",
-			    g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1, g_strstrip(err));
-		return NULL;
-	}
-	g_strstrip(out);
-	if (!*out) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command printed no token");
-		return NULL;
-	}
-	return g_steal_pointer(&out);
+	return token;
 }
+
 
 char *
 poll_credentials(const StoreMailbox *m, GBytes *key, GError **error)
