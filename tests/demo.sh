@@ -41,7 +41,7 @@ if runuser -u nobody -- test -w "$PWD/demo" 2>/dev/null; then
 	rm -f "$DB"
 	DB=$PWD/demo/bccdrop.db
 	sed -i "s|^database = .*|database = $DB|" "$CONF"
-	"$BIN/bccdrop" init --db "$DB" >/dev/null
+	"$BIN/bccdrop" init -c "$CONF" --db "$DB" >/dev/null
 fi
 DEMO_DB=$PWD/demo/bccdrop.db
 rm -f demo/bccdrop.conf
@@ -53,7 +53,7 @@ echo " through Postfix's XCLIENT, which this private Postfix allows from 127.0.0
 
 step "importing the sample CRM (contrib/demo/)"
 for kind in users stages contacts deals; do
-	"$BIN/bccdrop" import --db "$DB" "$kind" "contrib/demo/$kind.csv" || exit 1
+	"$BIN/bccdrop" import -c "$CONF" --db "$DB" "$kind" "contrib/demo/$kind.csv" || exit 1
 done
 chown nobody "$DB"*
 
@@ -103,7 +103,7 @@ step "sqlite3 demo/bccdrop.db 'SELECT ... FROM unmatched_emails'"
 sqlite3 -header -column "$DB" "SELECT message_id, subject, \"from\" FROM unmatched_emails"
 
 step "bccdrop explain demo-1@corp.example"
-"$BIN/bccdrop" explain --db "$DB" demo-1@corp.example
+"$BIN/bccdrop" explain -c "$CONF" --db "$DB" demo-1@corp.example
 
 step "stopping everything"
 milter_stop

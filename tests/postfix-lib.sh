@@ -62,7 +62,7 @@ ${MILTER_CONF_EXTRA:-}
 [log]
 level = info
 CONF
-	"$BIN/bccdrop" init --db "$DB" >/dev/null
+	"$BIN/bccdrop" init -c "$CONF" --db "$DB" >/dev/null
 	[ "$(id -u)" = 0 ] && chown nobody "$DB"*
 	return 0
 }
