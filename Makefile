@@ -4,6 +4,7 @@
 #   make demo     build, then run the end-to-end demo on embedded defaults
 #   make check    install Debian build/test packages (as root), build, run every test
 #   make bench    run the benchmarks under bench/
+#   make fuzz     run each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS
 #   make install  install binaries, man pages, units and contrib files (PREFIX, DESTDIR)
 #   make deb      build the Debian package $(B)/bccdrop_VERSION_ARCH.deb (debian/)
 #
@@ -41,7 +42,8 @@ DEBIAN_PACKAGES := build-essential pkg-config libglib2.0-dev libgmime-3.0-dev \
 	libgnutls28-dev gnutls-bin isync ca-certificates openssl python3 \
 	tzdata \
 	debhelper dpkg-dev fakeroot lintian mandoc man-db systemd \
-	postgresql-15 libpq-dev
+	postgresql-15 libpq-dev \
+	clang libclang-rt-14-dev
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -117,10 +119,39 @@ ASAN_BIN_TARGETS  := $(addprefix $(B)/asan/bin/,$(PROGRAMS))
 TEST_TARGETS      := $(addprefix $(B)/tests/,$(UNIT_TESTS)) $(addprefix $(B)/asan/tests/,$(UNIT_TESTS))
 BENCH_TARGETS     := $(addprefix $(B)/bench/,$(BENCHES))
 
-.PHONY: all check check-run deps demo bench install clean tests deb
+# ---- libFuzzer targets (clang): $(B)/fuzz/fuzz-NAME ----------------------
+# The library is built a third time, instrumented for coverage and with
+# ASan+UBSan; each tests/fuzz/fuzz-NAME.c is one target. make check runs a
+# short smoke pass (tests/integration/fuzz-smoke.sh); make fuzz runs each
+# target for FUZZ_SECONDS (tests/fuzz/run.sh).
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 300
+FUZZERS      := $(notdir $(basename $(wildcard tests/fuzz/fuzz-*.c)))
+FUZZ_TARGETS := $(if $(shell command -v $(FUZZ_CC) 2>/dev/null),$(addprefix $(B)/fuzz/,$(FUZZERS)))
+FUZZ_LIB_OBJS := $(addprefix $(B)/fuzz/obj/,$(LIB_SRCS:.c=.o))
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC/FUZZ $<")
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/fuzz/libbccdrop.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+.SECONDARY: $(addprefix $(B)/fuzz/obj/tests/fuzz/,$(addsuffix .o,$(FUZZERS)))
+$(B)/fuzz/fuzz-%: $(B)/fuzz/obj/tests/fuzz/fuzz-%.o $(B)/fuzz/libbccdrop.a
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.PHONY: all check check-run deps demo bench install clean tests fuzz deb
 all: $(BIN_TARGETS)
 
-tests: $(BIN_TARGETS) $(ASAN_BIN_TARGETS) $(TEST_TARGETS) $(BENCH_TARGETS)
+tests: $(BIN_TARGETS) $(ASAN_BIN_TARGETS) $(TEST_TARGETS) $(BENCH_TARGETS) $(FUZZ_TARGETS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(addprefix $(B)/fuzz/,$(FUZZERS))
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 # deps runs first in its own make so that pkg-config is asked only after the
 # packages exist.

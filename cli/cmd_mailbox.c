@@ -89,7 +89,7 @@ mailbox_read_password(const char *path)
 
 /* The secret from --password-file or --oauth2-token-command, sealed. */
 static GBytes *
-mailbox_secret(Cli *cli, const MailboxOpts *o, const char *user_id, gboolean create_key)
+mailbox_secret(Cli *cli, const MailboxOpts *o, const StoreMailbox *m, gboolean create_key)
 {
 	if (!!o->password_file == !!o->token_command) {
 		cli_error("give exactly one of --password-file and --oauth2-token-command");
@@ -104,7 +104,8 @@ mailbox_secret(Cli *cli, const MailboxOpts *o, const char *user_id, gboolean cre
 	g_autofree char *plain = o->password_file ? mailbox_read_password(o->password_file) : g_strdup(o->token_command);
 	if (!plain)
 		return NULL;
-	GBytes *sealed = poll_secret_seal(key, plain, user_id, &e);
+	g_autofree char *context = poll_secret_context(m);
+	GBytes *sealed = poll_secret_seal(key, plain, context, &e);
 	memset(plain, 0, strlen(plain));
 	if (!sealed)
 		cli_error("%s", e->message);
@@ -193,13 +194,13 @@ mailbox_add_run(Cli *cli, MailboxOpts *o, int n, char **args)
 		cli_error("mailbox add: %s (import the CRM users first)", e->message);
 		return CLI_FAILED;
 	}
-	g_autoptr(GBytes) secret = mailbox_secret(cli, o, o->user, TRUE);
-	if (!secret)
-		return CLI_FAILED;
 	StoreMailbox m = { .user_id = o->user, .protocol = o->protocol, .host = o->host, .port = o->port,
 			   .tls = o->tls, .username = o->username, .auth = o->token_command ? "oauth2" : "password",
-			   .secret = secret, .folders = o->folders ? o->folders : "INBOX",
-			   .delete_policy = o->delete ? o->delete : "never" };
+			   .folders = o->folders ? o->folders : "INBOX", .delete_policy = o->delete ? o->delete : "never" };
+	g_autoptr(GBytes) secret = mailbox_secret(cli, o, &m, TRUE);
+	if (!secret)
+		return CLI_FAILED;
+	m.secret = secret;
 	gboolean activated = FALSE;
 	if (!store_mailbox_add(store, &m, &activated, &e)) {
 		cli_error("mailbox add: %s", e->message);
@@ -374,7 +375,7 @@ mailbox_set_password_run(Cli *cli, MailboxOpts *o, gint64 id)
 			  !strcmp(m->auth, "oauth2") ? "oauth2-token-command" : "password-file");
 		return CLI_USAGE;
 	}
-	g_autoptr(GBytes) secret = mailbox_secret(cli, o, m->user_id, FALSE);
+	g_autoptr(GBytes) secret = mailbox_secret(cli, o, m, FALSE);
 	if (!secret)
 		return CLI_FAILED;
 	if (!store_mailbox_set_secret(store, id, secret, &e)) {

@@ -36,7 +36,8 @@ typedef struct {
 	char *milter_user;
 	guint64 milter_memory_limit; /* bytes of body kept in memory per message */
 	char **dropbox_domains;
-	gboolean require_dmarc;
+	char *owner_proof; /* auth, auth-or-dmarc, auth-or-sender */
+	gboolean dropbox_anywhere;
 	char *trusted_authserv_id;
 	int milter_timeout;
 	int milter_workers;
@@ -91,6 +92,11 @@ gint64 common_now(void);
 char *common_iso8601(gint64 unix_seconds);
 /* Parse ISO 8601 (date, or date-time with optional zone) to Unix seconds. */
 gboolean common_parse_iso8601(const char *text, gint64 *out);
+
+/* Detach into the background (daemon(3)) and, when PID_FILE is set, write
+ * the background process's PID there. Callers open no database before it:
+ * an SQLite connection must never cross a fork. */
+gboolean common_daemonize(const char *pid_file, GError **error);
 
 /* Drop root to USER (and its primary group); no-op when not root. */
 gboolean common_drop_privileges(const char *user, GError **error);

@@ -36,7 +36,9 @@ static const KeySpec keys[] = {
 	{ "milter", "user", KEY_STRING, F(milter_user), "bccdrop", 0, 0, NULL },
 	{ "milter", "memory_limit", KEY_SIZE, F(milter_memory_limit), "1M", 0, 0, NULL },
 	{ "milter", "dropbox_domains", KEY_LIST, F(dropbox_domains), "", 0, 0, NULL },
-	{ "milter", "require_dmarc", KEY_BOOL, F(require_dmarc), "false", 0, 0, NULL },
+	{ "milter", "dropbox_anywhere", KEY_BOOL, F(dropbox_anywhere), "false", 0, 0, NULL },
+	{ "milter", "owner_proof", KEY_CHOICE, F(owner_proof), "auth-or-dmarc", 0, 0,
+	  "auth|auth-or-dmarc|auth-or-sender" },
 	{ "milter", "trusted_authserv_id", KEY_STRING, F(trusted_authserv_id), "", 0, 0, NULL },
 	{ "milter", "timeout", KEY_INT, F(milter_timeout), "300", 1, 86400, NULL },
 	{ "milter", "workers", KEY_INT, F(milter_workers), "4", 1, 256, NULL },
@@ -175,6 +177,15 @@ common_config_defaults(void)
 }
 
 static gboolean
+known_section(const char *section)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
+		if (!strcmp(keys[i].section, section))
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean
 config_apply_file(CommonConfig *c, GKeyFile *kf, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
@@ -191,6 +202,13 @@ config_apply_file(CommonConfig *c, GKeyFile *kf, GError **error)
 			g_strstrip(v);
 			if (!set_value(c, k, v, error))
 				return FALSE;
+		}
+		/* A key in an unknown section is an unknown key above; an empty
+		 * unknown section is a typo too. */
+		if (!known_section(*g)) {
+			g_set_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG,
+				    "%s: [%s]: unknown section (see docs/configuration.md)", c->path, *g);
+			return FALSE;
 		}
 	}
 	return TRUE;

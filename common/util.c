@@ -64,30 +64,46 @@ common_log_init(const char *ident, gboolean use_syslog, const char *level)
 	g_log_set_default_handler(log_handler, NULL);
 }
 
+/* The multiplier of a unit letter ('\0': bytes), 0 when unknown. */
+static guint64
+size_unit(char c)
+{
+	switch (g_ascii_tolower(c)) {
+	case '\0': return 1;
+	case 'k': return G_GUINT64_CONSTANT(1) << 10;
+	case 'm': return G_GUINT64_CONSTANT(1) << 20;
+	case 'g': return G_GUINT64_CONSTANT(1) << 30;
+	case 't': return G_GUINT64_CONSTANT(1) << 40;
+	default: return 0;
+	}
+}
+
+/* Digits only ("inf", "nan", "1e30" and hex floats are not sizes), and the
+ * product checked before the conversion: a double beyond 2^64 has no
+ * defined integer value. */
 gboolean
 common_parse_size(const char *text, guint64 *out)
 {
-	char *end = NULL;
-	if (!text || !*text)
+	if (!text || !g_ascii_isdigit(*text))
 		return FALSE;
-	errno = 0;
-	double v = g_ascii_strtod(text, &end);
-	if (errno || end == text || v < 0)
+	gsize n = strspn(text, "0123456789");
+	if (text[n] == '.')
+		n += 1 + strspn(text + n + 1, "0123456789");
+	g_autofree char *number = g_strndup(text, n);
+	const char *end = text + n;
+	guint64 mult = size_unit(*end);
+	if (!mult)
 		return FALSE;
-	double mult = 1;
-	switch (g_ascii_tolower(*end)) {
-	case '\0': break;
-	case 'k': mult = 1024.0; end++; break;
-	case 'm': mult = 1024.0 * 1024; end++; break;
-	case 'g': mult = 1024.0 * 1024 * 1024; end++; break;
-	case 't': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-	default: return FALSE;
-	}
-	if (g_ascii_tolower(*end) == 'b' || g_ascii_tolower(*end) == 'i')
-		end++;
 	if (*end)
+		end++;
+	if (g_ascii_tolower(*end) == 'i' && mult > 1)
+		end++;
+	if (g_ascii_tolower(*end) == 'b')
+		end++;
+	double v = g_ascii_strtod(number, NULL) * (double)mult;
+	if (*end || !(v < 18446744073709551616.0))
 		return FALSE;
-	*out = (guint64)(v * mult);
+	*out = (guint64)v;
 	return TRUE;
 }
 
@@ -156,6 +172,24 @@ common_drop_privileges(const char *user, GError **error)
 	}
 	if (setuid(0) == 0) {
 		g_set_error(error, COMMON_ERROR, COMMON_ERROR_IO, "root could be regained after dropping to '%s'", user);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+common_daemonize(const char *pid_file, GError **error)
+{
+	if (daemon(0, 0) != 0) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_IO, "cannot daemonize: %s", g_strerror(errno));
+		return FALSE;
+	}
+	if (!pid_file || !*pid_file)
+		return TRUE;
+	g_autofree char *text = g_strdup_printf("%ld\n", (long)getpid());
+	g_autoptr(GError) e = NULL;
+	if (!g_file_set_contents(pid_file, text, -1, &e)) {
+		g_set_error(error, COMMON_ERROR, COMMON_ERROR_IO, "--pid-file: %s", e->message);
 		return FALSE;
 	}
 	return TRUE;

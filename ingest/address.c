@@ -30,6 +30,15 @@ ingest_key_local_ok(const char *local, gsize len)
 	return len > 0 && len <= 256;
 }
 
+static gboolean
+ingest_key_domain_chars_ok(const char *d)
+{
+	for (const char *p = d; *p; p++)
+		if ((guint8)*p <= 0x20 || *p == 0x7f || strchr("<>,;:@()\\\"", *p))
+			return FALSE;
+	return TRUE;
+}
+
 static char *
 ingest_key_domain(const char *domain)
 {
@@ -39,13 +48,24 @@ ingest_key_domain(const char *domain)
 	if (!len || len > 255)
 		return NULL;
 	g_autofree char *d = g_strndup(domain, len);
-	for (const char *p = d; *p; p++)
-		if ((guint8)*p <= 0x20 || *p == 0x7f || strchr("<>,;:@()\\\"", *p))
-			return NULL;
+	if (!ingest_key_domain_chars_ok(d))
+		return NULL;
 	if (d[0] == '[') /* address literal: nothing to convert */
 		return d[len - 1] == ']' ? g_ascii_strdown(d, -1) : NULL;
 	g_autofree char *ascii = g_hostname_to_ascii(d);
-	if (!ascii || !*ascii || ascii[0] == '.' || strstr(ascii, ".."))
+	/* Empty labels: leading, doubled, or a second dot at the end (only one
+	 * root label was dropped above; keeping another would make "a.." and
+	 * "a." two keys of one domain). */
+	if (!ascii || !*ascii || ascii[0] == '.' || strstr(ascii, "..") || g_str_has_suffix(ascii, "."))
+		return NULL;
+	/* IDNA mapping can turn a harmless-looking character into a forbidden
+	 * one (U+037E GREEK QUESTION MARK becomes ';', a soft hyphen vanishes
+	 * before a '['): the result must be a plain host name. */
+	if (strspn(ascii, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") != strlen(ascii))
+		return NULL;
+	/* A key is its own key: its ASCII form must pass the checks above as
+	 * input too (punycode can make a domain outgrow 255 bytes). */
+	if (strlen(ascii) > 255)
 		return NULL;
 	return g_ascii_strdown(ascii, -1);
 }

@@ -187,18 +187,49 @@ ingest_check_encoding_name(IngestCtx *ctx, GMimePart *part, GMimeContentEncoding
 		ingest_warn(ctx, "unknown Content-Transfer-Encoding \"%.40s\": content taken as is", name);
 }
 
+/* Length of the memory or map under STREAM, or -1 for other streams. */
+static gint64
+ingest_stream_extent(GMimeStream *stream)
+{
+	if (GMIME_IS_STREAM_MEM(stream)) {
+		GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+		return a ? (gint64)a->len : -1;
+	}
+	if (GMIME_IS_STREAM_MMAP(stream))
+		return (gint64)GMIME_STREAM_MMAP(stream)->maplen;
+	return -1;
+}
+
+/* The byte just after STREAM's bounds in the memory it was cut from (a
+ * parser's content streams are substreams), or -1 when there is none.
+ * GMime does not check a substream's bounds against that memory: this
+ * must. */
+static int
+ingest_byte_after(GMimeStream *stream)
+{
+	if (stream->bound_end < 0 || stream->bound_end >= ingest_stream_extent(stream))
+		return -1;
+	g_autoptr(GMimeStream) next = g_mime_stream_substream(stream, stream->bound_end, stream->bound_end + 1);
+	char c;
+	if (!next || g_mime_stream_reset(next) != 0 || g_mime_stream_read(next, &c, 1) != 1)
+		return -1;
+	return (guint8)c;
+}
+
 /* GMime 3.2.13 drops only the LF of the line break before a boundary when
  * the boundary line itself does not end in CRLF (a closing boundary at the
- * very end of the file, or an LF-only line in CRLF mail), leaving a stray CR
- * on the content. A part never legitimately ends in a bare CR, so one is
- * cut off here. */
+ * very end of the file, or an LF-only boundary line in CRLF mail), leaving a
+ * stray CR on the content. That CR is recognised by the LF that follows it
+ * outside the content: a CR that is the content's own last byte (a binary
+ * part ending in CR, followed by a whole CRLF or by the end of the input)
+ * stays. */
 static GMimeStream *
 ingest_content_without_stray_cr(GMimeStream *raw)
 {
 	gint64 end = g_mime_stream_seek(raw, 0, GMIME_STREAM_SEEK_END);
 	char last = 0;
 	if (end > raw->bound_start && g_mime_stream_seek(raw, end - 1, GMIME_STREAM_SEEK_SET) == end - 1 &&
-	    g_mime_stream_read(raw, &last, 1) == 1 && last == '\r')
+	    g_mime_stream_read(raw, &last, 1) == 1 && last == '\r' && ingest_byte_after(raw) == '\n')
 		return g_mime_stream_substream(raw, raw->bound_start, end - 1);
 	g_mime_stream_reset(raw);
 	return g_object_ref(raw);

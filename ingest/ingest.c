@@ -209,6 +209,16 @@ ingest_source_clear(IngestSource *src)
 		g_byte_array_unref(src->owned);
 }
 
+gboolean
+ingest_check_array_size(guint64 len, const char *what, GError **error)
+{
+	if (len <= G_MAXUINT)
+		return TRUE;
+	g_set_error(error, INGEST_ERROR, INGEST_ERROR_TOO_LARGE,
+		    "%s of %" G_GUINT64_FORMAT " bytes is over the 4 GiB limit of an in-memory copy", what, len);
+	return FALSE;
+}
+
 static gboolean
 ingest_read_all(int fd, IngestSource *src, GError **error)
 {
@@ -226,6 +236,8 @@ ingest_read_all(int fd, IngestSource *src, GError **error)
 				    g_strerror(e));
 			return FALSE;
 		}
+		if (!ingest_check_array_size((guint64)src->owned->len + (guint64)n, "a message read from a pipe", error))
+			return FALSE;
 		g_byte_array_append(src->owned, buf, (guint)n);
 	}
 	src->data = src->owned->data;
@@ -428,17 +440,21 @@ ingest_borrow_stream(const guint8 *data, gsize len, GByteArray **borrowed)
 	return stream;
 }
 
+/* Only a mapped file is read in place whatever its size; every other
+ * stream is a GMime memory stream, whose length is 32-bit. */
 static GMimeStream *
-ingest_parse_stream(const IngestSource *src, const IngestLayout *lay, GByteArray **borrowed)
+ingest_parse_stream(const IngestSource *src, const IngestLayout *lay, GByteArray **borrowed, GError **error)
 {
 	*borrowed = NULL;
-	if (lay->bare_cr || lay->indented)
-		return g_mime_stream_mem_new_with_byte_array(ingest_layout_repair(src->data, src->len, lay));
-	if (src->mapped)
+	gboolean repair = lay->bare_cr || lay->indented;
+	if (src->mapped && !repair)
 		return g_mime_stream_substream(src->mapped, (gint64)lay->start, (gint64)src->len);
-	if (src->len - lay->start <= G_MAXUINT)
-		return ingest_borrow_stream(src->data + lay->start, src->len - lay->start, borrowed);
-	return g_mime_stream_mem_new_with_buffer((const char *)src->data + lay->start, src->len - lay->start);
+	if (!ingest_check_array_size(src->len - lay->start, repair ? "a message whose line ends need repair" : "a message",
+				     error))
+		return NULL;
+	if (repair)
+		return g_mime_stream_mem_new_with_byte_array(ingest_layout_repair(src->data, src->len, lay));
+	return ingest_borrow_stream(src->data + lay->start, src->len - lay->start, borrowed);
 }
 
 static void
@@ -629,7 +645,11 @@ ingest_parse_source(const IngestSource *src, gint64 received_at, GError **error)
 	msg->raw_size = src->len;
 	ingest_layout_warn(&ctx, &lay);
 	GByteArray *borrowed;
-	GMimeStream *stream = ingest_parse_stream(src, &lay, &borrowed);
+	GMimeStream *stream = ingest_parse_stream(src, &lay, &borrowed, error);
+	if (!stream) {
+		ingest_ctx_clear(&ctx);
+		return NULL;
+	}
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	GMimeMessage *message = g_mime_parser_construct_message(parser, ctx.options);

@@ -13,6 +13,7 @@ typedef enum {
 	INGEST_ERROR_NOT_A_MESSAGE, /* the bytes are not an RFC 5322 message */
 	INGEST_ERROR_IO,	    /* reading the input failed */
 	INGEST_ERROR_MBOX,	    /* an mbox file is malformed */
+	INGEST_ERROR_TOO_LARGE,	    /* over the 4 GiB a GByteArray (GMime's memory) holds */
 } IngestError;
 
 typedef enum {

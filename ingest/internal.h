@@ -114,4 +114,9 @@ void ingest_fp_hash_init(IngestFpHash *h);
 void ingest_fp_hash_update(IngestFpHash *h, const guint8 *data, gsize len);
 char *ingest_fp_hash_finish(IngestFpHash *h);
 
+/* FALSE, with INGEST_ERROR_TOO_LARGE naming WHAT, when LEN bytes do not
+ * fit a GByteArray (guint length): a silent 32-bit truncation there would
+ * lose data or, before a full-length copy, overflow the heap. */
+gboolean ingest_check_array_size(guint64 len, const char *what, GError **error);
+
 #endif

@@ -148,6 +148,8 @@ static gboolean
 ingest_mbox_entry(const guint8 *data, gsize len, guint index, IngestMboxFunc func, gpointer user_data,
 		  GError **error)
 {
+	if (!ingest_check_array_size(len, "an mbox message", error))
+		return FALSE;
 	g_autoptr(GByteArray) unquoted = ingest_mbox_unquote(data, len);
 	if (unquoted)
 		return func(unquoted->data, unquoted->len, index, user_data, error);

@@ -26,6 +26,7 @@ typedef struct {
 	gboolean can_setsymlist;
 	/* SMFIP_NR_* negotiated: the MTA does not wait for these answers */
 	gboolean mail_noreply, header_noreply, body_noreply;
+	gboolean leadspc; /* SMFIP_HDR_LEADSPC: header values come as written */
 	/* transaction (reset at MAIL, abort and end of message) */
 	char *envelope_from;  /* as received */
 	char *from_key;	      /* its address key, or NULL (null sender) */
@@ -34,7 +35,12 @@ typedef struct {
 	GPtrArray *rcpts;     /* char*: every accepted recipient, as received */
 	GPtrArray *dropboxes; /* MilterDropbox* */
 	guint n_other;	      /* accepted recipients that are not dropboxes */
-	gboolean dmarc_pass;
+	/* The topmost Authentication-Results of the trusted authserv-id (the
+	 * one our verifier prepended) decides; any below it may be forged. */
+	gboolean ar_seen;
+	char *dmarc_from; /* its DMARC-verified header.from domain, or NULL */
+	const char *refusal; /* why a dropbox was not filed (static text) */
+	guint n_filed;
 	gboolean in_body;
 	gboolean body_started;
 	CaptureSpool spool;
@@ -62,7 +68,10 @@ session_reset(MilterSession *s)
 	g_clear_pointer(&s->rcpts, g_ptr_array_unref);
 	g_clear_pointer(&s->dropboxes, g_ptr_array_unref);
 	s->n_other = 0;
-	s->dmarc_pass = FALSE;
+	s->ar_seen = FALSE;
+	g_clear_pointer(&s->dmarc_from, g_free);
+	s->refusal = NULL;
+	s->n_filed = 0;
 	if (s->in_body)
 		capture_spool_clear(&s->spool);
 	s->in_body = FALSE;
@@ -124,6 +133,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	/* Steps we do not need; the MTA skips them when it can. */
 	unsigned long skip = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NOEOH;
 	*pf1 = (f1 & skip) | (f1 & SMFIP_HDR_LEADSPC);
+	s->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	/* MAIL, header fields and body chunks are never refused (a spooling
 	 * failure is reported at the end): spare the MTA a round trip each. */
 	s->mail_noreply = (f1 & SMFIP_NR_MAIL) != 0;
@@ -169,14 +179,14 @@ typedef enum {
 } RcptVerdict;
 
 /* May this transaction's sender file into USER_ID's dropbox? With AUTH the
- * login decides; without, the envelope sender here and the header From at
- * the end of the message. */
+ * login decides; without, the envelope sender here (unless owner_proof is
+ * auth) and the header From, with DMARC, at the end of the message. */
 static gboolean
 rcpt_sender_allowed(Store *store, MilterSession *s, const char *user_id, gboolean *allowed, GError **error)
 {
 	if (s->auth_authen)
 		return store_user_owns_login(store, user_id, s->auth_authen, allowed, error);
-	if (!s->from_key) {
+	if (!s->from_key || milter_server->owner_proof == MILTER_PROOF_AUTH) {
 		*allowed = FALSE;
 		return TRUE;
 	}
@@ -208,6 +218,17 @@ rcpt_classify(MilterSession *s, CaptureRcpt *rcpt, RcptVerdict *verdict, GError 
 	return TRUE;
 }
 
+/* The 550 5.7.1 text: which proof of ownership was missing. */
+static const char *
+rcpt_refusal(const MilterSession *s)
+{
+	if (s->auth_authen)
+		return "bccdrop: the SMTP AUTH login is not the dropbox owner's";
+	if (milter_server->owner_proof == MILTER_PROOF_AUTH)
+		return "bccdrop: no SMTP AUTH as the dropbox owner (required for this address)";
+	return "bccdrop: no SMTP AUTH as the dropbox owner, and the envelope sender is not the owner's address";
+}
+
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -237,7 +258,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		g_message("%s: refused dropbox %s (user %s) for sender %s%s%s: not the dropbox owner", session_qid(s),
 			  rcpt, r->user_id, s->envelope_from, s->auth_authen ? ", AUTH " : "",
 			  s->auth_authen ? s->auth_authen : "");
-		smfi_setreply(ctx, "550", "5.7.1", "bccdrop: only the dropbox owner may send to this address");
+		smfi_setreply(ctx, "550", "5.7.1", (char *)rcpt_refusal(s));
 		return SMFIS_REJECT;
 	case RCPT_BAD_TAG: {
 		g_autofree char *text = g_strdup_printf("bccdrop: %s", r->refusal);
@@ -283,14 +304,16 @@ spool_add(MilterSession *s, const void *data, gsize len)
 }
 
 /* Header values arrive with bare LF between folded lines; the body comes
- * with CRLF: store one line-ending convention throughout. */
+ * with CRLF: store one line-ending convention throughout. With
+ * SMFIP_HDR_LEADSPC the value starts exactly as written after the colon
+ * ("Name:value" stays so); without it the MTA dropped the usual space. */
 static void
-spool_header(MilterSession *s, const char *name, const char *value, gboolean leading_space)
+spool_header(MilterSession *s, const char *name, const char *value)
 {
 	GString *line = g_string_sized_new(strlen(name) + strlen(value) + 4);
 	g_string_append(line, name);
 	g_string_append_c(line, ':');
-	if (!leading_space && *value)
+	if (!s->leadspc && *value)
 		g_string_append_c(line, ' ');
 	for (const char *p = value; *p; p++) {
 		if (*p == '\r' && p[1] == '\n')
@@ -311,11 +334,10 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	sfsistat done = s->header_noreply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	if (!s->in_body)
 		return done;
-	gboolean lead = value[0] == ' ' || value[0] == '\t';
-	spool_header(s, name, value, lead);
-	if (!g_ascii_strcasecmp(name, "Authentication-Results") &&
-		 milter_dmarc_pass(value, milter_server->config->trusted_authserv_id))
-		s->dmarc_pass = TRUE;
+	spool_header(s, name, value);
+	if (!s->ar_seen && !g_ascii_strcasecmp(name, "Authentication-Results") &&
+	    milter_auth_results(value, milter_server->config->trusted_authserv_id, &s->dmarc_from) == MILTER_AR_OURS)
+		s->ar_seen = TRUE;
 	return done;
 }
 
@@ -342,26 +364,30 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 /* ---- end of message ------------------------------------------------------- */
 
 /* Without AUTH the envelope sender was checked at RCPT; the header From (as
- * parsed by ingest) and, when configured, DMARC must now agree that the
- * owner wrote the message. */
+ * parsed by ingest) must now be the owner's, and with auth-or-dmarc its
+ * domain the one our verifier's DMARC pass names. */
 static gboolean
 eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const MilterDropbox *d, gboolean *wrote,
 		GError **error)
 {
-	*wrote = FALSE;
-	if (s->auth_authen) {
-		*wrote = TRUE;
+	*wrote = s->auth_authen != NULL;
+	MilterOwnerProof proof = milter_server->owner_proof;
+	s->refusal = *wrote ? NULL : rcpt_refusal(s);
+	if (*wrote || proof == MILTER_PROOF_AUTH)
 		return TRUE;
-	}
-	if (milter_server->config->require_dmarc && !s->dmarc_pass)
+	gboolean dmarc = proof == MILTER_PROOF_AUTH_OR_DMARC;
+	s->refusal = "bccdrop: no SMTP AUTH as the dropbox owner, and no trusted DMARC pass for the owner's From";
+	if (dmarc && !s->dmarc_from)
 		return TRUE;
+	s->refusal = dmarc ? "bccdrop: no SMTP AUTH as the dropbox owner, and the DMARC-verified From is not the owner's"
+			   : "bccdrop: no SMTP AUTH as the dropbox owner, and the header From is not the owner's address";
 	guint n_from = 0;
 	for (guint i = 0; i < msg->addresses->len; i++) {
 		const IngestAddress *a = g_ptr_array_index(msg->addresses, i);
 		if (a->role != INGEST_ROLE_FROM)
 			continue;
 		gboolean owns = FALSE;
-		if (!a->key)
+		if (!a->key || (dmarc && g_ascii_strcasecmp(milter_key_domain(a->key), s->dmarc_from)))
 			return TRUE;
 		if (!store_user_owns_address(store, d->user_id, a->key, &owns, error))
 			return FALSE;
@@ -370,6 +396,8 @@ eom_owner_wrote(Store *store, MilterSession *s, const IngestMessage *msg, const 
 		n_from++;
 	}
 	*wrote = n_from > 0;
+	if (*wrote)
+		s->refusal = NULL;
 	return TRUE;
 }
 
@@ -435,13 +463,12 @@ eom_file_parsed(MilterSession *s, const IngestInput *in, GError **error)
 		gboolean wrote = FALSE;
 		ok = eom_owner_wrote(store, s, msg, d, &wrote, error);
 		if (ok && !wrote) {
-			g_message("%s: not filed for dropbox %s: header From is not user %s's address%s; "
-				  "the dropbox recipient is removed",
-				  session_qid(s), d->rcpt, d->user_id,
-				  milter_server->config->require_dmarc ? " (or no trusted DMARC pass)" : "");
+			g_message("%s: not filed for dropbox %s (user %s): %s; the dropbox recipient is removed",
+				  session_qid(s), d->rcpt, d->user_id, s->refusal + strlen("bccdrop: "));
 			continue;
 		}
 		ok = ok && eom_file_one(store, s, msg, &raw, d, error);
+		s->n_filed += ok;
 	}
 	/* A read-only or failing connection is replaced; a busy one is fine. */
 	gboolean broken = !ok && !g_error_matches(*error, STORE_ERROR, STORE_ERROR_BUSY) &&
@@ -470,7 +497,11 @@ cb_eom(SMFICTX *ctx)
 		return r;
 	}
 	sfsistat r = SMFIS_CONTINUE;
-	if (s->n_other == 0) {
+	if (s->n_other == 0 && s->n_filed == 0 && s->refusal) {
+		/* Nobody to deliver to and nothing filed: tell the sender why. */
+		smfi_setreply(ctx, "550", "5.7.1", (char *)s->refusal);
+		r = SMFIS_REJECT;
+	} else if (s->n_other == 0) {
 		/* Only dropboxes: nothing is left to deliver, nothing bounces. */
 		r = SMFIS_DISCARD;
 	} else {

@@ -77,21 +77,22 @@ daemon_open_socket(const CommonConfig *config, GError **error)
 	return daemon_socket_perms(config, error);
 }
 
-/* Open the database once in the parent: a missing directory, a schema from
- * a newer bccdrop or a migration error shows now, not at the first mail. */
+/* Open the database once at start-up (in the process that will serve, after
+ * the fork): a missing directory, a schema from a newer bccdrop or a
+ * migration error shows now, not at the first mail. The connection is
+ * closed again so that nothing outlives the check. */
 static gboolean
 daemon_check_store(MilterPool *pool, GError **error)
 {
 	Store *store = milter_pool_get(pool, error);
 	if (!store)
 		return FALSE;
-	milter_pool_put(pool, store, FALSE);
+	milter_pool_put(pool, store, TRUE);
 	return TRUE;
 }
 
-
 int
-milter_daemon_run(CommonConfig *config, gboolean foreground)
+milter_daemon_run(CommonConfig *config, gboolean foreground, const char *pid_file)
 {
 	g_autoptr(GError) error = NULL;
 	MilterServer server = { .config = config, .pool = milter_pool_new(config, (guint)config->milter_workers) };
@@ -99,17 +100,16 @@ milter_daemon_run(CommonConfig *config, gboolean foreground)
 	g_mutex_init(&server.large_lock);
 	int status = 1;
 	smfi_settimeout(config->milter_timeout);
-	if (!milter_register(&server, &error) || !daemon_open_socket(config, &error) ||
-	    !common_drop_privileges(config->milter_user, &error))
+	if (!milter_config_check(config, &server.owner_proof, &error) || !milter_register(&server, &error) ||
+	    !daemon_open_socket(config, &error) || !common_drop_privileges(config->milter_user, &error))
+		goto out;
+	/* SQLite forbids carrying a connection across fork(): detach first. */
+	if (!foreground && !common_daemonize(pid_file, &error))
 		goto out;
 	if (!daemon_check_store(server.pool, &error))
 		goto out;
-	if (!foreground && daemon(0, 0) != 0) {
-		g_set_error(&error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot daemonize: %s",
-			    g_strerror(errno));
-		goto out;
-	}
-	g_message("listening on %s (database %s)", config->milter_socket, config->database);
+	g_message("listening on %s (database %s, owner_proof %s)", config->milter_socket, config->database,
+		  config->owner_proof);
 	/* libmilter's signal thread turns TERM, INT and HUP into smfi_stop(). */
 	status = smfi_main() == MI_SUCCESS ? 0 : 1;
 	g_message("stopped");

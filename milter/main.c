@@ -18,6 +18,7 @@ main(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_ARENA_MAX, 2);
 	g_autofree char *config_path = NULL;
+	g_autofree char *pid_file = NULL;
 	gboolean foreground = FALSE, version = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -25,6 +26,8 @@ main(int argc, char **argv)
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr",
 		  NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+		{ "pid-file", 'p', 0, G_OPTION_ARG_FILENAME, &pid_file,
+		  "Without -f, write the daemon's PID to FILE", "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -46,7 +49,7 @@ main(int argc, char **argv)
 	}
 	common_log_init("bccdrop-milter", !foreground, config->log_level);
 	capture_init();
-	int status = milter_daemon_run(config, foreground);
+	int status = milter_daemon_run(config, foreground, pid_file);
 	capture_shutdown();
 	return status;
 }

@@ -31,9 +31,24 @@ void milter_pool_put(MilterPool *pool, Store *store, gboolean broken);
 
 /* ---- policy.c: who may file mail into a dropbox ---- */
 
-/* TRUE when one Authentication-Results header value reports dmarc=pass and
- * was written by AUTHSERV_ID (case-insensitive). */
-gboolean milter_dmarc_pass(const char *auth_results, const char *authserv_id);
+/* [milter] owner_proof: what shows that the dropbox owner sent a message. */
+typedef enum {
+	MILTER_PROOF_AUTH,	     /* SMTP AUTH as the owner */
+	MILTER_PROOF_AUTH_OR_DMARC,  /* or a trusted DMARC pass for the owner's From */
+	MILTER_PROOF_AUTH_OR_SENDER, /* or envelope and header From (forgeable) */
+} MilterOwnerProof;
+gboolean milter_owner_proof_parse(const char *text, MilterOwnerProof *out);
+
+typedef enum { MILTER_AR_OTHER, MILTER_AR_OURS } MilterArVerdict;
+/* One Authentication-Results header value (RFC 8601). MILTER_AR_OURS when
+ * AUTHSERV_ID (case-insensitive) wrote it; then *DMARC_FROM is the
+ * lower-cased header.from domain of its dmarc=pass, or NULL when it reports
+ * no DMARC pass (or any DMARC failure, or cannot be parsed). */
+MilterArVerdict milter_auth_results(const char *value, const char *authserv_id, char **dmarc_from);
+/* The [milter] settings the milter cannot run without, checked before
+ * anything is opened: dropbox_domains unless dropbox_anywhere, a known
+ * owner_proof (into *PROOF). Risky choices are logged as warnings. */
+gboolean milter_config_check(const CommonConfig *config, MilterOwnerProof *proof, GError **error);
 /* The domain part of an address key ("" when there is none). */
 const char *milter_key_domain(const char *key);
 
@@ -41,6 +56,7 @@ const char *milter_key_domain(const char *key);
 
 typedef struct {
 	CommonConfig *config;
+	MilterOwnerProof owner_proof;
 	MilterPool *pool;
 	/* One writer at a time inside the process, committing for everybody
 	 * waiting (group commit) instead of each polling SQLite's lock with
@@ -57,8 +73,8 @@ gboolean milter_register(MilterServer *server, GError **error);
 
 /* ---- daemon.c: socket, privileges, main loop ---- */
 
-/* Open the socket, drop root, daemonize unless FOREGROUND, run until TERM.
- * Returns the exit status. */
-int milter_daemon_run(CommonConfig *config, gboolean foreground);
+/* Open the socket, drop root, daemonize unless FOREGROUND (writing PID_FILE
+ * when set), run until TERM. Returns the exit status. */
+int milter_daemon_run(CommonConfig *config, gboolean foreground, const char *pid_file);
 
 #endif

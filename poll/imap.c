@@ -14,8 +14,9 @@ struct PollImap {
 	mailimap *imap;
 	PollEndpoint ep;
 	char *host;
-	/* streaming fetch of one large message */
-	PollSpool *current;
+	/* streaming fetch (imap_body_chunk): body section -> PollSpool* */
+	GHashTable *streamed;
+	guint64 memory_limit;
 	GError *fetch_error;
 };
 
@@ -61,6 +62,17 @@ static gboolean
 imap_starttls(PollImap *s, int fd, GError **error)
 {
 	int rc = mailimap_starttls(s->imap);
+	/* Bytes already buffered after the STARTTLS response were sent in clear
+	 * text before the handshake: taken as TLS data they would let anyone on
+	 * the path inject responses (CVE-2020-15953). Checked here whatever the
+	 * libetpan build does (Debian's refuses them with an unclear error). */
+	if (s->imap->imap_stream->read_buffer_len > 0) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_TLS,
+			    "%s port %d sent data after its STARTTLS response, before TLS: refusing the connection "
+			    "(a response injection attempt, or a broken server)",
+			    s->ep.host, s->ep.port);
+		return FALSE;
+	}
 	if (rc != MAILIMAP_NO_ERROR)
 		return imap_fail(s, rc, "STARTTLS (configure --tls implicit or none if the server lacks it)", error);
 	mailstream_low *plain = mailstream_get_low(s->imap->imap_stream);
@@ -74,13 +86,22 @@ imap_starttls(PollImap *s, int fd, GError **error)
 		return FALSE;
 	mailstream_low_free(plain);
 	mailstream_set_low(s->imap->imap_stream, tls);
-	return TRUE;
+	/* Capabilities seen before TLS came in clear text (RFC 3501 6.2.1):
+	 * forget them, and ask again over TLS. */
+	if (s->imap->imap_connection_info && s->imap->imap_connection_info->imap_capability)
+		g_clear_pointer(&s->imap->imap_connection_info->imap_capability, mailimap_capability_data_free);
+	struct mailimap_capability_data *cap = NULL;
+	rc = mailimap_capability(s->imap, &cap);
+	if (cap)
+		mailimap_capability_data_free(cap);
+	return rc == MAILIMAP_NO_ERROR || imap_fail(s, rc, "CAPABILITY after STARTTLS", error);
 }
 
 PollImap *
 poll_imap_open(const PollEndpoint *ep, const char *tls, GError **error)
 {
 	g_autoptr(PollImap) s = g_new0(PollImap, 1);
+	s->streamed = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)poll_spool_free);
 	s->host = g_strdup(ep->host);
 	s->ep = *ep;
 	s->ep.host = s->host;
@@ -260,14 +281,22 @@ poll_imap_sizes(PollImap *s, GArray *uids, GError **error)
 	return out;
 }
 
-/* Body bytes of a large message arrive here as they are read: they go to
- * the spool (a temporary file past the memory limit), not to libetpan. */
+/* Every body streams through this handler, so the memory a fetch takes is
+ * bounded by the bytes that actually arrive (the spool spills to a file
+ * past the memory limit), never by the RFC822.SIZE the server declared: a
+ * server that under-declares cannot make us buffer more. SECTION is the
+ * body's own entry in the FETCH result, which later names its UID. */
 static bool
 imap_body_chunk(int type, struct mailimap_msg_att_body_section *section, const char *bytes, size_t len, void *ctx)
 {
 	PollImap *s = ctx;
+	PollSpool *sp = g_hash_table_lookup(s->streamed, section);
+	if (!sp) {
+		sp = poll_spool_new(s->memory_limit);
+		g_hash_table_insert(s->streamed, section, sp);
+	}
 	if (!s->fetch_error)
-		capture_spool_append(&s->current->spool, bytes, len, &s->fetch_error);
+		capture_spool_append(&sp->spool, bytes, len, &s->fetch_error);
 	return true;
 }
 
@@ -286,6 +315,24 @@ imap_att_body(struct mailimap_msg_att *att, guint32 *uid, struct mailimap_msg_at
 	}
 }
 
+/* Each streamed body to the UID its FETCH response carries. */
+static void
+imap_claim_bodies(PollImap *s, clist *result, GHashTable *by_uid)
+{
+	for (clistiter *it = result ? clist_begin(result) : NULL; it; it = clist_next(it)) {
+		guint32 uid = 0;
+		struct mailimap_msg_att_body_section *body = NULL;
+		imap_att_body(clist_content(it), &uid, &body);
+		PollSpool *sp = body ? g_hash_table_lookup(s->streamed, body) : NULL;
+		if (!sp || !uid || g_hash_table_contains(by_uid, GUINT_TO_POINTER(uid)))
+			continue; /* e.g. an unsolicited flag update */
+		g_hash_table_steal(s->streamed, body);
+		sp->uid = uid;
+		g_hash_table_insert(by_uid, GUINT_TO_POINTER(uid), sp);
+	}
+	g_hash_table_remove_all(s->streamed);
+}
+
 static int
 imap_uid_fetch_body(PollImap *s, GArray *uids, clist **result)
 {
@@ -294,77 +341,50 @@ imap_uid_fetch_body(PollImap *s, GArray *uids, clist **result)
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft,
 						   mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	mailimap_set_msg_body_handler(s->imap, imap_body_chunk, s);
 	int rc = mailimap_uid_fetch(s->imap, set, ft, result);
+	mailimap_set_msg_body_handler(s->imap, NULL, NULL);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
 	return rc;
 }
 
-/* Messages below the memory limit: one UID FETCH for all of them. */
+/* One UID FETCH for a batch whose declared sizes add up to at most the
+ * memory limit (at least one message): fewer round trips, and when the
+ * server is honest little is spilled to files. */
 static gboolean
-imap_fetch_small(PollImap *s, GArray *uids, GHashTable *by_uid, guint64 memory_limit, GError **error)
+imap_fetch_batch(PollImap *s, GArray *batch, GHashTable *by_uid, GError **error)
 {
-	if (uids->len == 0)
-		return TRUE;
 	clist *result = NULL;
-	int rc = imap_uid_fetch_body(s, uids, &result);
-	if (rc != MAILIMAP_NO_ERROR) {
-		if (result)
-			mailimap_fetch_list_free(result);
-		return imap_fail(s, rc, "UID FETCH BODY.PEEK[]", error);
-	}
-	gboolean ok = TRUE;
-	for (clistiter *it = clist_begin(result); it && ok; it = clist_next(it)) {
-		guint32 uid = 0;
-		struct mailimap_msg_att_body_section *body = NULL;
-		imap_att_body(clist_content(it), &uid, &body);
-		if (!uid || !body || g_hash_table_contains(by_uid, GUINT_TO_POINTER(uid)))
-			continue; /* e.g. an unsolicited flag update */
-		PollSpool *sp = poll_spool_new(memory_limit);
-		sp->uid = uid;
-		g_hash_table_insert(by_uid, GUINT_TO_POINTER(uid), sp);
-		if (body->sec_body_part)
-			ok = capture_spool_append(&sp->spool, body->sec_body_part, body->sec_length, error);
-	}
-	mailimap_fetch_list_free(result);
-	return ok;
-}
-
-/* A large message alone, streamed through the body handler. */
-static gboolean
-imap_fetch_large(PollImap *s, guint32 uid, GHashTable *by_uid, guint64 memory_limit, GError **error)
-{
-	g_autoptr(GArray) one = g_array_new(FALSE, FALSE, sizeof(guint32));
-	g_array_append_val(one, uid);
-	s->current = poll_spool_new(memory_limit);
-	mailimap_set_msg_body_handler(s->imap, imap_body_chunk, s);
-	clist *result = NULL;
-	int rc = imap_uid_fetch_body(s, one, &result);
-	mailimap_set_msg_body_handler(s->imap, NULL, NULL);
-	gboolean got = FALSE;
-	for (clistiter *it = result ? clist_begin(result) : NULL; it; it = clist_next(it)) {
-		guint32 u = 0;
-		struct mailimap_msg_att_body_section *body = NULL;
-		imap_att_body(clist_content(it), &u, &body);
-		got |= u == uid && body;
-	}
+	int rc = imap_uid_fetch_body(s, batch, &result);
+	imap_claim_bodies(s, result, by_uid);
 	if (result)
 		mailimap_fetch_list_free(result);
-	PollSpool *sp = g_steal_pointer(&s->current);
-	if (s->fetch_error || rc != MAILIMAP_NO_ERROR) {
-		poll_spool_free(sp);
-		if (s->fetch_error) {
-			g_propagate_error(error, g_steal_pointer(&s->fetch_error));
-			return FALSE;
+	if (s->fetch_error) {
+		g_propagate_error(error, g_steal_pointer(&s->fetch_error));
+		return FALSE;
+	}
+	return rc == MAILIMAP_NO_ERROR || imap_fail(s, rc, "UID FETCH BODY.PEEK[]", error);
+}
+
+static gboolean
+imap_fetch_all(PollImap *s, GArray *uids, GArray *sizes, GHashTable *by_uid, GError **error)
+{
+	g_autoptr(GArray) batch = g_array_new(FALSE, FALSE, sizeof(guint32));
+	guint64 declared = 0;
+	for (guint i = 0; i <= uids->len; i++) {
+		guint64 size = i < uids->len ? g_array_index(sizes, guint32, i) : 0;
+		if (batch->len && (i == uids->len || declared + size > s->memory_limit)) {
+			if (!imap_fetch_batch(s, batch, by_uid, error))
+				return FALSE;
+			g_array_set_size(batch, 0);
+			declared = 0;
 		}
-		return imap_fail(s, rc, "UID FETCH BODY.PEEK[]", error);
+		if (i < uids->len) {
+			g_array_append_val(batch, g_array_index(uids, guint32, i));
+			declared += size;
+		}
 	}
-	if (!got) { /* expunged meanwhile */
-		poll_spool_free(sp);
-		return TRUE;
-	}
-	sp->uid = uid;
-	g_hash_table_insert(by_uid, GUINT_TO_POINTER(uid), sp);
 	return TRUE;
 }
 
@@ -372,17 +392,8 @@ GPtrArray *
 poll_imap_fetch(PollImap *s, GArray *uids, GArray *sizes, guint64 memory_limit, GError **error)
 {
 	g_autoptr(GHashTable) by_uid = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)poll_spool_free);
-	g_autoptr(GArray) small = g_array_new(FALSE, FALSE, sizeof(guint32));
-	for (guint i = 0; i < uids->len; i++) {
-		guint32 uid = g_array_index(uids, guint32, i);
-		if (g_array_index(sizes, guint32, i) > memory_limit) {
-			if (!imap_fetch_large(s, uid, by_uid, memory_limit, error))
-				return NULL;
-		} else {
-			g_array_append_val(small, uid);
-		}
-	}
-	if (!imap_fetch_small(s, small, by_uid, memory_limit, error))
+	s->memory_limit = memory_limit;
+	if (!imap_fetch_all(s, uids, sizes, by_uid, error))
 		return NULL;
 	/* In UID order, which is the cursor's order. */
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)poll_spool_free);
@@ -448,7 +459,7 @@ poll_imap_close(PollImap *s)
 			mailimap_logout(s->imap);
 		mailimap_free(s->imap);
 	}
-	g_clear_pointer(&s->current, poll_spool_free);
+	g_clear_pointer(&s->streamed, g_hash_table_unref);
 	g_clear_error(&s->fetch_error);
 	g_free(s->host);
 	g_free(s);

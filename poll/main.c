@@ -34,13 +34,15 @@ main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
 	gboolean foreground = FALSE, once = FALSE, version = FALSE;
-	g_autofree char *config_path = NULL, *db = NULL;
+	g_autofree char *config_path = NULL, *db = NULL, *pid_file = NULL;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file", "FILE" },
 		{ "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Database (default: [store] database)", "PATH" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr", NULL },
 		{ "once", 0, 0, G_OPTION_ARG_NONE, &once, "Sync every active mailbox once and exit", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+		{ "pid-file", 'p', 0, G_OPTION_ARG_FILENAME, &pid_file,
+		  "Without -f, write the daemon's PID to FILE", "FILE" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
@@ -76,8 +78,8 @@ main(int argc, char **argv)
 		g_critical("%s", error->message);
 		return 1;
 	}
-	if (daemonize && daemon(0, 0) != 0) {
-		g_critical("cannot daemonize: %s", g_strerror(errno));
+	if (daemonize && !common_daemonize(pid_file, &error)) {
+		g_critical("%s", error->message);
 		return 1;
 	}
 	setup_signals();

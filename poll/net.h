@@ -55,8 +55,10 @@ void poll_spool_free(PollSpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PollSpool, poll_spool_free)
 
 /* BODY.PEEK[] of UIDS (SIZES from poll_imap_sizes): a GPtrArray of
- * PollSpool* in UID order (an expunged UID is missing). Messages above
- * MEMORY_LIMIT are fetched one by one and streamed to a temporary file. */
+ * PollSpool* in UID order (an expunged UID is missing). Every body streams
+ * into its spool, which holds MEMORY_LIMIT bytes in memory and the rest in
+ * a temporary file, whatever size the server declared; SIZES only group
+ * the UIDs into FETCH commands of about MEMORY_LIMIT bytes. */
 GPtrArray *poll_imap_fetch(PollImap *imap, GArray *uids, GArray *sizes, guint64 memory_limit, GError **error);
 gboolean poll_imap_has_idle(PollImap *imap);
 /* IDLE for at most SECONDS: TRUE with *ACTIVITY set when the server said

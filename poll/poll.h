@@ -29,10 +29,16 @@ typedef enum {
 /* Read the key file; with CREATE, make it (mode 0600) when absent. A key
  * file readable or writable by group or others is refused. */
 GBytes *poll_secret_key_load(const char *path, gboolean create, GError **error);
-/* Encrypt PLAINTEXT bound to CONTEXT (the mailbox's user id): the sealed
- * blob is version byte, 12-byte random nonce, ciphertext and tag. */
+/* Encrypt PLAINTEXT bound to CONTEXT (for a mailbox, poll_secret_context):
+ * the sealed blob is version byte, 12-byte random nonce, ciphertext and
+ * tag. Unsealing with any other context fails. */
 GBytes *poll_secret_seal(GBytes *key, const char *plaintext, const char *context, GError **error);
 char *poll_secret_unseal(GBytes *key, GBytes *sealed, const char *context, GError **error);
+/* A mailbox's associated data: user id, protocol, host, port, TLS mode,
+ * username and auth kind, so that a database writer who repoints a mailbox
+ * (another host, no TLS, oauth2 instead of password) cannot have its
+ * secret decrypted for the new server. */
+char *poll_secret_context(const StoreMailbox *mailbox);
 
 /* ---- provider presets (poll/preset.c) ---- */
 typedef struct {

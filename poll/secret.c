@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
@@ -13,7 +14,10 @@
 #define SECRET_KEY_LEN 32
 #define SECRET_NONCE_LEN 12
 #define SECRET_TAG_LEN 16
-#define SECRET_VERSION 1
+/* 1: bound to the user id only (read, never written); 2: bound to the
+ * mailbox's server too (poll_secret_context). */
+#define SECRET_VERSION_USER 1
+#define SECRET_VERSION 2
 
 G_DEFINE_QUARK(bccdrop-poll-error-quark, poll_error)
 
@@ -138,7 +142,7 @@ poll_secret_unseal(GBytes *key, GBytes *sealed, const char *context, GError **er
 {
 	gsize len = 0;
 	const guint8 *in = g_bytes_get_data(sealed, &len);
-	if (len < 1 + SECRET_NONCE_LEN + SECRET_TAG_LEN || in[0] != SECRET_VERSION) {
+	if (len < 1 + SECRET_NONCE_LEN + SECRET_TAG_LEN || (in[0] != SECRET_VERSION && in[0] != SECRET_VERSION_USER)) {
 		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the stored secret is not in a known format");
 		return NULL;
 	}
@@ -162,21 +166,111 @@ poll_secret_unseal(GBytes *key, GBytes *sealed, const char *context, GError **er
 	return out;
 }
 
-static char *
-secret_run_token_command(const char *command, GError **error)
+char *
+poll_secret_context(const StoreMailbox *m)
 {
-	const char *argv[] = { "/bin/sh", "-c", command, NULL };
-	g_autofree char *out = NULL;
-	g_autofree char *err = NULL;
-	int status = 0;
-	g_autoptr(GError) e = NULL;
-	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &e)) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "cannot run the OAuth2 token command: %s", e->message);
+	/* Length-prefixed, so that no two mailboxes share a context. */
+	const char *fields[] = { m->user_id, m->protocol, m->host, m->tls, m->username, m->auth };
+	GString *out = g_string_new("bccdrop-mailbox-2");
+	for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
+		g_string_append_printf(out, ";%zu:%s", strlen(fields[i] ? fields[i] : ""), fields[i] ? fields[i] : "");
+	g_string_append_printf(out, ";%d", m->port);
+	return g_string_free(out, FALSE);
+}
+
+/* Version 2 secrets open only for the server they were sealed for; the
+ * older, user-bound ones still open, with a notice to re-seal them. */
+static char *
+secret_unseal_mailbox(const StoreMailbox *m, GBytes *key, GError **error)
+{
+	gsize len = 0;
+	const guint8 *in = m->secret ? g_bytes_get_data(m->secret, &len) : NULL;
+	if (len > 0 && in[0] == SECRET_VERSION_USER) {
+		g_warning("mailbox %" G_GINT64_FORMAT ": its secret is bound to the user only, not to %s:%d; run "
+			  "'bccdrop mailbox set-password %" G_GINT64_FORMAT "' to bind it to its server",
+			  m->id, m->host, m->port, m->id);
+		return poll_secret_unseal(key, m->secret, m->user_id, error);
+	}
+	if (!m->secret) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "mailbox %" G_GINT64_FORMAT " has no secret", m->id);
 		return NULL;
 	}
-	if (!g_spawn_check_wait_status(status, &e)) {
-		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command failed (%s): %s", e->message,
-			    g_strstrip(err));
+	g_autofree char *context = poll_secret_context(m);
+	return poll_secret_unseal(key, m->secret, context, error);
+}
+
+/* Seconds a token command may take (BCCDROP_TOKEN_TIMEOUT overrides it, for
+ * tests): a hung helper must not hang the mailbox's worker. */
+#define SECRET_TOKEN_TIMEOUT 30
+
+typedef struct {
+	gboolean done;
+	GBytes *out, *err;
+	GError *error;
+} TokenRun;
+
+static void
+token_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+	TokenRun *r = data;
+	g_subprocess_communicate_finish(G_SUBPROCESS(source), result, &r->out, &r->err, &r->error);
+	r->done = TRUE;
+}
+
+static gboolean
+token_timeout(gpointer cancellable)
+{
+	g_cancellable_cancel(cancellable);
+	return G_SOURCE_REMOVE;
+}
+
+static int
+token_timeout_seconds(void)
+{
+	const char *env = g_getenv("BCCDROP_TOKEN_TIMEOUT");
+	gint64 v = env ? g_ascii_strtoll(env, NULL, 10) : 0;
+	return v > 0 && v <= 3600 ? (int)v : SECRET_TOKEN_TIMEOUT;
+}
+
+/* Run P to its end (or kill it after the timeout) in a private main
+ * context: poller workers are plain threads without a loop of their own. */
+static gboolean
+token_communicate(GSubprocess *p, TokenRun *r, int seconds)
+{
+	g_autoptr(GMainContext) ctx = g_main_context_new();
+	g_main_context_push_thread_default(ctx);
+	g_autoptr(GCancellable) cancel = g_cancellable_new();
+	GSource *timer = g_timeout_source_new_seconds((guint)seconds);
+	g_source_set_callback(timer, token_timeout, cancel, NULL);
+	g_source_attach(timer, ctx);
+	g_subprocess_communicate_async(p, NULL, cancel, token_done, r);
+	while (!r->done)
+		g_main_context_iteration(ctx, TRUE);
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	gboolean timed_out = g_cancellable_is_cancelled(cancel);
+	if (timed_out)
+		g_subprocess_force_exit(p);
+	g_subprocess_wait(p, NULL, NULL);
+	g_main_context_pop_thread_default(ctx);
+	return !timed_out;
+}
+
+/* The token (stdout, trimmed) of a finished token command, or the error. */
+static char *
+token_result(GSubprocess *p, const TokenRun *r, gboolean in_time, const char *program, int seconds, GError **error)
+{
+	if (!in_time) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command %s did not finish within %d s",
+			    program, seconds);
+		return NULL;
+	}
+	g_autofree char *out = r->out ? g_strndup(g_bytes_get_data(r->out, NULL), g_bytes_get_size(r->out)) : g_strdup("");
+	if (!g_subprocess_get_successful(p)) {
+		g_autofree char *err = r->err ? g_strndup(g_bytes_get_data(r->err, NULL), g_bytes_get_size(r->err))
+					      : g_strdup("");
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command failed (exit status %d): %s",
+			    g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1, g_strstrip(err));
 		return NULL;
 	}
 	g_strstrip(out);
@@ -187,10 +281,40 @@ secret_run_token_command(const char *command, GError **error)
 	return g_steal_pointer(&out);
 }
 
+/* The command is split like a shell would (quotes, backslashes) but run
+ * without one: no expansion, no second command after a ';'. The token is
+ * its standard output. */
+static char *
+secret_run_token_command(const char *command, GError **error)
+{
+	g_auto(GStrv) argv = NULL;
+	g_autoptr(GError) e = NULL;
+	if (!g_shell_parse_argv(command, NULL, &argv, &e)) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "the OAuth2 token command cannot be split: %s",
+			    e->message);
+		return NULL;
+	}
+	g_autoptr(GSubprocess) p = g_subprocess_newv((const char *const *)argv,
+						     G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &e);
+	if (!p) {
+		g_set_error(error, POLL_ERROR, POLL_ERROR_SECRET, "cannot run the OAuth2 token command: %s", e->message);
+		return NULL;
+	}
+	TokenRun r = { 0 };
+	int seconds = token_timeout_seconds();
+	gboolean in_time = token_communicate(p, &r, seconds);
+	char *token = token_result(p, &r, in_time, argv[0], seconds, error);
+	g_clear_pointer(&r.out, g_bytes_unref);
+	g_clear_pointer(&r.err, g_bytes_unref);
+	g_clear_error(&r.error);
+	return token;
+}
+
+
 char *
 poll_credentials(const StoreMailbox *m, GBytes *key, GError **error)
 {
-	g_autofree char *secret = poll_secret_unseal(key, m->secret, m->user_id, error);
+	g_autofree char *secret = secret_unseal_mailbox(m, key, error);
 	if (!secret)
 		return NULL;
 	if (g_strcmp0(m->auth, "oauth2") == 0)

@@ -33,22 +33,27 @@ chown nobody demo 2>/dev/null
 rm -f demo/bccdrop.db demo/bccdrop.db-wal demo/bccdrop.db-shm
 MILTER_DROPBOX_DOMAINS=crm.example
 MILTER_SYNC=full
+# Alice proves she is the owner with SMTP AUTH (set through XCLIENT below);
+# owner_proof = auth accepts nothing else, the safest mode.
+MILTER_OWNER_PROOF=auth
 milter_setup
 if runuser -u nobody -- test -w "$PWD/demo" 2>/dev/null; then
 	rm -f "$DB"
 	DB=$PWD/demo/bccdrop.db
 	sed -i "s|^database = .*|database = $DB|" "$CONF"
-	"$BIN/bccdrop" init --db "$DB" >/dev/null
+	"$BIN/bccdrop" init -c "$CONF" --db "$DB" >/dev/null
 fi
 DEMO_DB=$PWD/demo/bccdrop.db
 rm -f demo/bccdrop.conf
 
 step "configuration: the embedded defaults, plus these settings"
 grep -vE '^(#|$)|= *$' "$CONF"
+echo "(owner_proof = auth: only mail sent with SMTP AUTH as the dropbox owner is filed; the demo logs in"
+echo " through Postfix's XCLIENT, which this private Postfix allows from 127.0.0.1)"
 
 step "importing the sample CRM (contrib/demo/)"
 for kind in users stages contacts deals; do
-	"$BIN/bccdrop" import --db "$DB" "$kind" "contrib/demo/$kind.csv" || exit 1
+	"$BIN/bccdrop" import -c "$CONF" --db "$DB" "$kind" "contrib/demo/$kind.csv" || exit 1
 done
 chown nobody "$DB"*
 
@@ -69,14 +74,14 @@ SEND=tests/milter/smtp-send.py
 step "1. Alice writes to Carol, BCC her dropbox (Carol's newest deal is lost, an older one is live)"
 mail "$WORK/1" "Alice Smith <alice@corp.example>" "Carol Client <carol@client.example>" \
 	demo-1@corp.example "Renewal quote" "Hi Carol, the renewal quote is attached in spirit."
-$SEND "$PORT" alice@corp.example carol@client.example,alice-drop@crm.example "$WORK/1"
+$SEND "$PORT" alice@corp.example carol@client.example,alice-drop@crm.example "$WORK/1" --login alice@corp.example
 
 step "2. Alice writes to someone the CRM does not know, BCC her dropbox"
 mail "$WORK/2" "Alice Smith <alice@corp.example>" "erin@unknown.example" \
 	demo-2@corp.example "Conference intro" "Hi Erin, nice meeting you."
-$SEND "$PORT" alice@corp.example erin@unknown.example,alice-drop@crm.example "$WORK/2"
+$SEND "$PORT" alice@corp.example erin@unknown.example,alice-drop@crm.example "$WORK/2" --login alice@corp.example
 
-step "3. A stranger tries to file mail into Alice's dropbox"
+step "3. A stranger, without SMTP AUTH, tries to file mail into Alice's dropbox"
 mail "$WORK/3" "Mallory <mallory@evil.example>" "carol@client.example" \
 	demo-3@evil.example "Invoice overdue" "Please pay."
 $SEND "$PORT" mallory@evil.example carol@client.example,alice-drop@crm.example "$WORK/3"
@@ -98,7 +103,7 @@ step "sqlite3 demo/bccdrop.db 'SELECT ... FROM unmatched_emails'"
 sqlite3 -header -column "$DB" "SELECT message_id, subject, \"from\" FROM unmatched_emails"
 
 step "bccdrop explain demo-1@corp.example"
-"$BIN/bccdrop" explain --db "$DB" demo-1@corp.example
+"$BIN/bccdrop" explain -c "$CONF" --db "$DB" demo-1@corp.example
 
 step "stopping everything"
 milter_stop

@@ -34,6 +34,8 @@ pf_require() {
 }
 
 # Database, config, socket; MILTER_CONF_EXTRA lines are appended to [milter].
+# MILTER_OWNER_PROOF / MILTER_DROPBOX_ANYWHERE set those keys when given
+# (a test that relies on a mode says so instead of inheriting the default).
 # The socket lives where the package puts it, in a directory of the Postfix
 # queue (PF_SPOOL, used by the first pf_setup), owned by the milter's user
 # and the postfix group.
@@ -62,13 +64,15 @@ socket_group = $( [ "$(id -u)" = 0 ] && echo postfix )
 user = nobody
 memory_limit = ${MILTER_MEMORY_LIMIT:-256k}
 dropbox_domains = ${MILTER_DROPBOX_DOMAINS:-}
+${MILTER_DROPBOX_ANYWHERE:+dropbox_anywhere = $MILTER_DROPBOX_ANYWHERE}
+${MILTER_OWNER_PROOF:+owner_proof = $MILTER_OWNER_PROOF}
 workers = ${MILTER_WORKERS:-4}
 ${MILTER_CONF_EXTRA:-}
 
 [log]
 level = info
 CONF
-	"$BIN/bccdrop" init --db "$DB" >/dev/null
+	"$BIN/bccdrop" init -c "$CONF" --db "$DB" >/dev/null
 	[ "$(id -u)" = 0 ] && chown nobody "$DB"*
 	return 0
 }

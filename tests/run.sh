@@ -29,6 +29,11 @@ run_one() {	# name, command...
 	s=$(grep -cE '^ok [0-9]+.*# *(SKIP|skip)' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok [0-9]+' "$log" | tr -d ' ')
 	p=$((p - s))
+	# A whole script skipped ("1..0 # SKIP why") is one skipped test, so a
+	# non-root run cannot hide its Postfix suites behind "0 skipped".
+	if [ "$p" -eq 0 ] && [ "$s" -eq 0 ] && grep -qiE '^1\.\.0 *# *skip' "$log"; then
+		s=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1	# died without saying which case: count the binary itself
 	fi
@@ -42,11 +47,13 @@ run_one() {	# name, command...
 	fi
 }
 
+# test-pg needs a PostgreSQL server: integration/pg-store starts one and
+# runs it (plain and under ASan) there, not here.
 for t in "$B"/tests/test-*; do
-	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t" --tap
+	[ -x "$t" ] && [ "${t##*/}" != test-pg ] && run_one "unit/$(basename "$t")" "$t" --tap
 done
 for t in "$B"/asan/tests/test-*; do
-	[ -x "$t" ] && run_one "asan/$(basename "$t")" "$t" --tap
+	[ -x "$t" ] && [ "${t##*/}" != test-pg ] && run_one "asan/$(basename "$t")" "$t" --tap
 done
 for t in tests/integration/*.sh; do
 	[ -x "$t" ] && run_one "integration/$(basename "$t" .sh)" "$t"

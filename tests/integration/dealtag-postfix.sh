@@ -36,7 +36,7 @@ msg() {	# FILE ID
 }
 
 msg "$WORK/m1" tag-1@corp.example
-check "valid per-deal address accepted" "$SEND" "$PORT" alice@corp.example "carol@client.example,$good" "$WORK/m1"
+check "valid per-deal address accepted" "$SEND" "$PORT" alice@corp.example "carol@client.example,$good" "$WORK/m1" --login alice@corp.example
 settle
 is "valid: filed onto the chosen deal (at 0%), rule deal_address" \
 	"$(q "SELECT group_concat(l.record_id || ':' || l.rule) FROM links l JOIN messages m ON m.id = l.message WHERE m.message_id = 'tag-1@corp.example' AND l.module = 'deal'")" \
@@ -49,10 +49,10 @@ like "valid: trace says the sender chose it" \
 is "valid: the per-deal copy is not delivered" "$(grep -il "X-Rcpt-Args: <${good%@*}" "$SINK_DIR"/m.* 2>/dev/null | wc -l | tr -d ' ')" 0
 
 msg "$WORK/m2" tag-2@corp.example
-out=$("$SEND" "$PORT" alice@corp.example "carol@client.example,$bad" "$WORK/m2")
+out=$("$SEND" "$PORT" alice@corp.example "carol@client.example,$bad" "$WORK/m2" --login alice@corp.example)
 like "tampered tag: 550 5.7.1 with the reason" "$out" "rcpt [^ ]*\.${tag:0:7}[^ ]* 550 5\.7\.1 bccdrop: the per-deal address does not verify"
 msg "$WORK/m3" tag-3@corp.example
-out=$("$SEND" "$PORT" alice@corp.example "carol@client.example,$gone" "$WORK/m3")
+out=$("$SEND" "$PORT" alice@corp.example "carol@client.example,$gone" "$WORK/m3" --login alice@corp.example)
 like "deal gone: 550 5.7.1 with the reason" "$out" "rcpt [^ ]*d-gone[^ ]* 550 5\.7\.1 bccdrop: the deal of this per-deal address does not exist"
 settle
 is "refused: nothing captured" "$(q "SELECT count(*) FROM messages WHERE message_id IN ('tag-2@corp.example', 'tag-3@corp.example')")" 0

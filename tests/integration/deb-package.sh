@@ -107,7 +107,8 @@ else
 	check "private Postfix on the system spool starts" pf_start pkg
 	printf 'From: Alice Smith <alice@corp.example>\r\nTo: carol@client.example\r\nSubject: Package\r\nMessage-ID: <deb-1@corp.example>\r\n\r\nHello.\r\n' >"$WORK/m1"
 	"$TOP/tests/milter/smtp-send.py" "${PF_PORT[pkg]}" alice@corp.example \
-		carol@client.example,alice-drop@crm.example "$WORK/m1" >"$WORK/send.out" 2>&1
+		carol@client.example,alice-drop@crm.example "$WORK/m1" --login alice@corp.example \
+		>"$WORK/send.out" 2>&1
 	pf_wait_empty pkg 30
 	is "the message is captured into /var/lib/bccdrop/bccdrop.db" \
 		"$(as_bccdrop sqlite3 "$DB" "SELECT count(*) FROM messages WHERE message_id='deb-1@corp.example'")" 1

@@ -12,6 +12,10 @@ source "$TOP/tests/postfix-lib.sh"
 pf_require
 
 N=${MILTER_KILL_MESSAGES:-1000}
+# No dropbox domains (the second recipient below must be an ordinary
+# address), and smtp-source cannot AUTH: the sender alone proves ownership.
+MILTER_DROPBOX_ANYWHERE=true
+MILTER_OWNER_PROOF=auth-or-sender
 milter_setup
 milter_seed
 check "milter starts" milter_start

@@ -12,10 +12,20 @@ fi
 # scripts walk every callback path, including the failure ones.
 [ -x "$B/asan/bin/bccdrop-milter" ] && MILTER_BIN=${MILTER_BIN:-$B/asan/bin/bccdrop-milter}
 diag "milter binary: ${MILTER_BIN:-$BIN/bccdrop-milter}"
+# No dropbox domains and no dropbox_anywhere: the milter refuses to start.
+milter_setup
+out=$("${MILTER_BIN:-$BIN/bccdrop-milter}" -f -c "$CONF" 2>&1)
+is "no dropbox_domains: the milter refuses to start" "$?" 1
+like "... naming the key" "$out" 'dropbox_domains is empty.*dropbox_anywhere'
+is "... and creates no socket" "$(test -e "$SOCK" && echo yes || echo no)" no
+
+# The first scripts mean sender-based ownership, which must be asked for.
 MILTER_DROPBOX_DOMAINS=crm.example
+MILTER_OWNER_PROOF=auth-or-sender
 milter_setup
 milter_seed
 check "milter starts and creates its socket" milter_start
+like "auth-or-sender is a warning at start-up" "$(milter_log)" 'warning: .*owner_proof = auth-or-sender'
 if [ "$(id -u)" = 0 ]; then
 	is "socket mode 0660" "$(stat -c %a "$SOCK")" 660
 	is "socket group is the MTA's" "$(stat -c %G "$SOCK")" postfix
@@ -50,7 +60,7 @@ check "spoofed senders refused or removed (miltertest)" mt spoofed
 is "spoofed message not captured" "$(q "SELECT count(*) FROM messages WHERE message_id='mt-spoofed@evil.example'")" 0
 like "refusals logged" "$(milter_log)" 'refused dropbox <alice-drop@crm\.example>.*mallory@evil\.example'
 like "unknown dropbox logged" "$(milter_log)" 'refused <nobody-drop@crm\.example>: no user has this dropbox'
-like "removal without capture logged" "$(milter_log)" 'not filed for dropbox <alice-drop@crm\.example>: header From'
+like "removal without capture logged" "$(milter_log)" 'not filed for dropbox <alice-drop@crm\.example> \(user u-alice\): no SMTP AUTH .*header From'
 
 # A user deactivated in the CRM (bccdrop import): the dropbox refuses.
 q "UPDATE users SET deactivated = 1 WHERE id = 'u-bob'"
@@ -69,15 +79,27 @@ like "storage failure logged" "$(milter_log)" 'storing the message failed, answe
 check "milter still running after the failure" kill -0 "$MILTER_PID"
 chmod 0644 "$DB"
 
-# DMARC required: only a pass from the trusted authserv-id lets mail in.
+# The default owner_proof, auth-or-dmarc: only a pass from the trusted
+# authserv-id's topmost header, for the From domain, lets mail in.
 milter_stop
-sed -i 's/^\[milter\]$/[milter]\nrequire_dmarc = true\ntrusted_authserv_id = mx.corp.example/' "$CONF"
-check "milter starts with require_dmarc" milter_start
+sed -i -e '/^owner_proof = /d' -e 's/^\[milter\]$/[milter]\ntrusted_authserv_id = mx.corp.example/' "$CONF"
+check "milter starts with the default owner_proof" milter_start
+like "the default owner_proof is auth-or-dmarc" "$(milter_log)" 'listening on .*owner_proof auth-or-dmarc'
 check "DMARC required (miltertest)" mt dmarc
-is "DMARC pass from the trusted host: captured" \
-	"$(q "SELECT count(*) FROM messages WHERE message_id='mt-dmarc-pass@corp.example'")" 1
-is "DMARC pass from another host, or a DMARC failure: not captured" \
-	"$(q "SELECT count(*) FROM messages WHERE message_id IN ('mt-dmarc-untrusted@corp.example', 'mt-dmarc-fail@corp.example')")" 0
+is "DMARC pass from the trusted host (topmost header): captured" \
+	"$(q "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages WHERE message_id LIKE 'mt-dmarc-%' ORDER BY message_id)")" \
+	"mt-dmarc-auth@corp.example mt-dmarc-pass@corp.example mt-dmarc-top@corp.example"
+is "forged envelope and header From without DMARC: not captured" \
+	"$(q "SELECT count(*) FROM messages WHERE message_id='mt-forged-both@corp.example'")" 0
+like "... and refused with the proof that was missing" "$(milter_log)" \
+	'not filed for dropbox <alice-drop@crm\.example> \(user u-alice\): no SMTP AUTH as the dropbox owner, and no trusted DMARC pass'
+
+# owner_proof = auth: the owner's addresses alone are refused at RCPT.
+milter_stop
+sed -i 's/^\[milter\]$/[milter]\nowner_proof = auth/' "$CONF"
+check "milter starts with owner_proof = auth" milter_start
+check "AUTH required (miltertest)" mt auth-only
+is "AUTH: captured" "$(q "SELECT count(*) FROM messages WHERE message_id='mt-auth-only@corp.example'")" 1
 
 # Clean shutdown on TERM: exit status 0, socket removed.
 kill -TERM "$MILTER_PID"

@@ -7,6 +7,9 @@ source "$TOP/tests/postfix-lib.sh"
 pf_require
 
 MILTER_DROPBOX_DOMAINS=crm.example
+# Most cases below mean sender-based ownership (no SASL here); the default,
+# auth-or-dmarc, is tested by milter-miltertest.sh.
+MILTER_OWNER_PROOF=auth-or-sender
 milter_setup
 milter_seed
 check "milter starts" milter_start
@@ -34,6 +37,42 @@ is "SMTP: linked to the older live deal (newest is at 0%)" \
 	d-old
 is "SMTP: contact's copy delivered once" "$(sink_count 'pf-1@corp\.example')" 1
 is "SMTP: dropbox copy not delivered" "$(grep -il 'X-Rcpt-Args: <alice-drop@' "$SINK_DIR"/m.* | wc -l | tr -d ' ')" 0
+
+# 1b. What is stored is what the MTA passed to the milter: header order,
+# folding and the space after the colon (or its absence) as received, and
+# the body byte for byte. The same message, relayed to the sink by
+# Postfix, must end with exactly the stored bytes.
+{
+	printf 'From: Alice Smith <alice@corp.example>\r\nTo: carol@client.example\r\n'
+	printf 'Subject: A folded\r\n\tsubject line\r\nX-No-Space:tight\r\nX-Two-Spaces:  wide\r\n'
+	printf 'Message-ID: <pf-raw@corp.example>\r\nDate: Tue, 10 Mar 2026 12:00:00 +0000\r\n\r\n'
+	printf 'Body line one\r\n  indented \tline with trailing space \r\n\r\n\r\nlast\r\n'
+} >"$WORK/mraw"
+check "raw: accepted" "$SEND" "$PORT" alice@corp.example carol@client.example,alice-drop@crm.example "$WORK/mraw"
+settle
+q "SELECT writefile('$WORK/mraw.stored', r.bytes) FROM raw_messages r JOIN messages m ON m.id = r.message WHERE m.message_id='pf-raw@corp.example'" >/dev/null
+# The sink's dump: its X-* preamble, the Received headers Postfix and the
+# sink added on the way, LF line ends and a blank line at the end.
+sink_message() {
+	python3 - "$1" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+while lines and lines[0].startswith(b"X-"):
+    lines.pop(0)
+while lines and lines[0].startswith(b"Received:"):
+    lines.pop(0)
+    while lines and lines[0][:1] in (b" ", b"\t"):
+        lines.pop(0)
+del lines[-2:]
+sys.stdout.buffer.write(b"".join(l + b"\r\n" for l in lines))
+PY
+}
+sink_message "$(grep -l 'pf-raw@corp\.example' "$SINK_DIR"/m.* | head -n 1)" >"$WORK/mraw.sunk"
+diag "stored $(stat -c %s "$WORK/mraw.stored") bytes, the sink received $(stat -c %s "$WORK/mraw.sunk")"
+is "raw: stored bytes = what the sink received (headers as written, body exact)" \
+	"$(sha256sum <"$WORK/mraw.stored" | cut -d' ' -f1)" "$(sha256sum <"$WORK/mraw.sunk" | cut -d' ' -f1)"
+is "raw: ... = what the client sent (Postfix passes the milter no Received of its own)" \
+	"$(sha256sum <"$WORK/mraw.stored" | cut -d' ' -f1)" "$(sha256sum <"$WORK/mraw" | cut -d' ' -f1)"
 
 # 2. Local submission through sendmail(1): non_smtpd_milters.
 msg "$WORK/m2" "alice@corp.example" "carol@client.example" pf-2@corp.example "Submitted locally"

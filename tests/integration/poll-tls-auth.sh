@@ -7,7 +7,15 @@
 . "$(dirname "$0")/../dovecot-lib.sh"
 
 dovecot_setup
-dovecot_start || { not_ok "dovecot starts"; done_testing; exit 1; }
+dovecot_start || { not_ok "dovecot starts"; # Host name mismatch: the trusted certificate (localhost, 127.0.0.1)
+# reached as 127.0.0.2, over implicit TLS and over STARTTLS.
+for tls in implicit:$DC_IMAPS starttls:$DC_IMAP; do
+	id=$(add 127.0.0.2 "${tls#*:}" "${tls%%:*}" | sed -n 's/^mailbox \([0-9]*\) added.*/\1/p')
+	out=$(bd mailbox test "$id" 2>&1)
+	like "host name mismatch refused (${tls%%:*})" "$out" "FAILED \(TLS\): TLS certificate of 127\.0\.0\.2 port ${tls#*:} refused: subject 'CN=localhost'"
+	like "... saying it names another host (${tls%%:*})" "$out" "does not match|host ?name|not for"
+done
+done_testing; exit 1; }
 bd_setup_poller	# no ca_file: the system CA store, which does not know our cert
 dovecot_deliver 3 1 new
 add() { bd mailbox add --user u1 --protocol imap --host "$1" --port "$2" --tls "$3" \
@@ -81,4 +89,12 @@ if wait_for 20 bash -c "[ \"\$(sqlite3 '$WORK/data/bccdrop.db' 'SELECT status FR
 else
 	not_ok "after set-password the daemon syncs again"; tail -n 5 "$WORK/poller.log" | sed 's/^/#   /'
 fi
+# Host name mismatch: the trusted certificate (localhost, 127.0.0.1)
+# reached as 127.0.0.2, over implicit TLS and over STARTTLS.
+for tls in implicit:$DC_IMAPS starttls:$DC_IMAP; do
+	id=$(add 127.0.0.2 "${tls#*:}" "${tls%%:*}" | sed -n 's/^mailbox \([0-9]*\) added.*/\1/p')
+	out=$(bd mailbox test "$id" 2>&1)
+	like "host name mismatch refused (${tls%%:*})" "$out" "FAILED \(TLS\): TLS certificate of 127\.0\.0\.2 port ${tls#*:} refused: subject 'CN=localhost'"
+	like "... saying it names another host (${tls%%:*})" "$out" "does not match|host ?name|not for"
+done
 done_testing

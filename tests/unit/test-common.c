@@ -64,6 +64,10 @@ test_errors_name_the_key(void)
 	expect_error("[assoc]\nreply_follows_thread = maybe\n", "[assoc] reply_follows_thread");
 	expect_error("[poll]\npoll_interval = 1\n", "outside");
 	expect_error("[store\n", "t.conf");
+	expect_error("[store]\nbusy_timeout_ms = 10\n[bogus]\n", "[bogus]: unknown section");
+	expect_error("[milter]\nmemory_limit = inf\n", "[milter] memory_limit");
+	expect_error("[poll]\ndaily_budget = 1e30\n", "[poll] daily_budget");
+	expect_error("[milter]\nowner_proof = sender\n", "[milter] owner_proof");
 }
 
 static void
@@ -104,6 +108,19 @@ test_sizes_and_times(void)
 	g_assert_true(common_parse_size("10M", &v));
 	g_assert_cmpuint(v, ==, 10 * 1024 * 1024);
 	g_assert_true(common_parse_size("2.5G", &v));
+	g_assert_cmpuint(v, ==, G_GUINT64_CONSTANT(5) << 29);
+	g_assert_true(common_parse_size("16T", &v));
+	g_assert_cmpuint(v, ==, G_GUINT64_CONSTANT(16) << 40);
+	g_assert_true(common_parse_size("1KiB", &v));
+	g_assert_cmpuint(v, ==, 1024);
+	g_assert_true(common_parse_size("123", &v));
+	g_assert_cmpuint(v, ==, 123);
+	/* No float syntax beyond "digits[.digits]": each of these was once
+	 * an undefined float-to-integer conversion or a surprise. */
+	const char *bad[] = { "inf", "nan", "1e30", "0x10", "-1", "", "1.5e3k", "20000000000000000000", "1000000000T" };
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		if (common_parse_size(bad[i], &v))
+			g_error("'%s' parsed as a size", bad[i]);
 	g_assert_true(common_parse_size("512kB", &v));
 	g_assert_cmpuint(v, ==, 512 * 1024);
 	g_assert_false(common_parse_size("ten", &v));

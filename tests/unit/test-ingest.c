@@ -521,6 +521,65 @@ test_gmime_stray_cr(void)
 	g_assert_cmpstr(attachment_at(msg, 0)->sha256, ==, expect);
 }
 
+/* ...but a CR that is the content's own last byte stays: a binary part
+ * "AB\r" before a CRLF boundary line, before an LF-only one is the stray
+ * case above, and at the very end of a single-part message. */
+static void
+test_binary_part_ending_in_cr(void)
+{
+	const char *head = "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+			   "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+			   "--b\r\nContent-Type: application/octet-stream; name=a.bin\r\n"
+			   "Content-Transfer-Encoding: binary\r\n\r\nAB\r";
+	g_autofree char *crlf = g_strconcat(head, "\r\n--b--\r\n", NULL);
+	g_autoptr(IngestMessage) msg = parse(crlf);
+	g_autofree char *expect = sha256_hex("AB\r", 3);
+	g_assert_cmpuint(attachment_at(msg, 0)->size, ==, 3);
+	g_assert_cmpstr(attachment_at(msg, 0)->sha256, ==, expect);
+	g_autofree char *single = g_strdup("From: a@example.com\r\nMIME-Version: 1.0\r\n"
+					   "Content-Type: application/octet-stream; name=a.bin\r\n"
+					   "Content-Disposition: attachment; filename=a.bin\r\n"
+					   "Content-Transfer-Encoding: binary\r\n\r\nAB\r");
+	g_autoptr(IngestMessage) one = parse(single);
+	g_assert_cmpuint(attachment_at(one, 0)->size, ==, 3);
+	g_assert_cmpstr(attachment_at(one, 0)->sha256, ==, expect);
+	/* Found by tests/fuzz/fuzz-ingest: a part ending at the very end of
+	 * the (exactly sized) input must not make the stray-CR check read
+	 * past it. Under ASan this read was a heap overflow. */
+	const char tail[] = "\r\nSubject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nend\r";
+	guint8 *exact = g_memdup2(tail, sizeof tail - 1);
+	IngestInput in = INGEST_INPUT_BYTES(exact, sizeof tail - 1);
+	g_autoptr(IngestMessage) m3 = ingest_parse(&in, 0, NULL);
+	g_assert_nonnull(m3);
+	g_free(exact);
+}
+
+/* A file over 4 GiB whose layout needs repair (indented first header line)
+ * once overflowed the heap: its copy was sized to 32 bits. Now a clear
+ * error. The file is sparse: nothing of it is read beyond its first line. */
+static void
+test_over_4gib_needs_repair(void)
+{
+	g_autofree char *path = g_build_filename(testutil_tmpdir(), "huge.eml", NULL);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	g_assert_cmpint(fd, >=, 0);
+	const char head[] = " From: a@example.com\r\nSubject: big\r\n\r\n";
+	g_assert_cmpint(write(fd, head, sizeof head - 1), ==, (ssize_t)(sizeof head - 1));
+	if (ftruncate(fd, (off_t)G_MAXUINT + 4096) != 0) {
+		close(fd);
+		g_test_skip("no sparse file of 4 GiB here");
+		return;
+	}
+	g_autoptr(GError) error = NULL;
+	IngestInput in = INGEST_INPUT_FD(fd);
+	g_autoptr(IngestMessage) msg = ingest_parse(&in, 0, &error);
+	g_assert_null(msg);
+	g_assert_error(error, INGEST_ERROR, INGEST_ERROR_TOO_LARGE);
+	g_assert_nonnull(strstr(error->message, "4294971391 bytes"));
+	close(fd);
+	unlink(path);
+}
+
 /* ---- headers ------------------------------------------------------------------------ */
 
 static void
@@ -611,7 +670,13 @@ test_headers_groups(void)
 static void
 test_address_key(void)
 {
-	static const struct {
+	/* 24 labels of four e-acute: 223 bytes of UTF-8, 271 once converted. */
+	GString *idn = g_string_new("u@");
+	for (int i = 0; i < 24; i++)
+		g_string_append(idn, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9.");
+	g_string_append(idn, "example");
+	g_autofree char *long_idn = g_string_free(idn, FALSE);
+	const struct {
 		const char *in, *key;
 	} cases[] = {
 		{ "User@Example.COM", "user@example.com" },
@@ -630,6 +695,16 @@ test_address_key(void)
 		{ "two words@example.com", NULL },
 		{ "a@exa mple.com", NULL },
 		{ "a@example..com", NULL },
+		/* Found by tests/fuzz/fuzz-address: "a.." keyed as "a.", whose
+		 * own key is "a" (two keys for one address). */
+		{ ".@a..", NULL },
+		{ "x@example.com..", NULL },
+		/* ... and U+037E, which IDNA maps to ';'. */
+		{ "!a@\xcd\xbe", NULL },
+		{ "$@\xc2\xad[", NULL },
+		/* Under 255 bytes as UTF-8, over it once converted (found by
+		 * tests/fuzz/fuzz-address: the key was no longer a key). */
+		{ long_idn, NULL },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *key = ingest_address_key(cases[i].in);
@@ -1099,6 +1174,8 @@ main(int argc, char **argv)
 	g_test_add_func("/ingest/gmime150/base64", test_gmime150_base64);
 	g_test_add_func("/ingest/gmime150/differential", test_base64_differential);
 	g_test_add_func("/ingest/gmime/stray-cr", test_gmime_stray_cr);
+	g_test_add_func("/ingest/binary-part-ending-in-cr", test_binary_part_ending_in_cr);
+	g_test_add_func("/ingest/over-4gib-needs-repair", test_over_4gib_needs_repair);
 	g_test_add_func("/ingest/headers/basic", test_headers_basic);
 	g_test_add_func("/ingest/headers/synthetic", test_headers_synthetic);
 	g_test_add_func("/ingest/headers/groups", test_headers_groups);

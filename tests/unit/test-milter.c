@@ -10,21 +10,100 @@
 #include "milter/milter.h"
 #include "tests/unit/testutil.h"
 
+/* The header.from of a trusted dmarc=pass in VALUE, or "" for a trusted
+ * header without one, or NULL for someone else's header. */
+static char *
+ar(const char *value)
+{
+	char *from = NULL;
+	if (milter_auth_results(value, "mx.corp.example", &from) == MILTER_AR_OTHER) {
+		g_assert_null(from);
+		return NULL;
+	}
+	return from ? from : g_strdup("");
+}
+
+#define assert_ar(value, want)                                                                                  \
+	do {                                                                                                     \
+		g_autofree char *got_ = ar(value);                                                               \
+		g_assert_cmpstr(got_, ==, want);                                                                 \
+	} while (0)
+
 static void
 test_dmarc(void)
 {
-	g_assert_true(milter_dmarc_pass("mx.corp.example; spf=pass smtp.mailfrom=a@corp.example; dmarc=pass "
-					"header.from=corp.example",
-					"mx.corp.example"));
-	g_assert_true(milter_dmarc_pass(" MX.Corp.Example 1; dmarc = pass (p=reject)", "mx.corp.example"));
-	/* Someone else's verdict, a failure, or a look-alike method: no. */
-	g_assert_false(milter_dmarc_pass("evil.example; dmarc=pass", "mx.corp.example"));
-	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=fail", "mx.corp.example"));
-	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=passed", "mx.corp.example"));
-	g_assert_false(milter_dmarc_pass("mx.corp.example; spf=pass", "mx.corp.example"));
-	g_assert_false(milter_dmarc_pass("mx.corp.example; dmarc=pass", ""));
+	assert_ar("mx.corp.example; spf=pass smtp.mailfrom=a@corp.example; dmarc=pass header.from=corp.example",
+		  "corp.example");
+	assert_ar(" MX.Corp.Example 1; dmarc = pass (p=reject) header.from = Corp.Example", "corp.example");
+	assert_ar("(our MX) mx.corp.example (v1) 1 (x); dkim=pass (good) header.d=corp.example "
+		  "header.i=@corp.example;\r\n\tdmarc=pass (p=none dis=none) header.from=corp.example",
+		  "corp.example");
+	assert_ar("\"mx.corp.example\"; dmarc/1=pass policy.dmarc=reject header.from=corp.example", "corp.example");
+	assert_ar("mx.corp.example; dmarc=pass reason=\"aligned; ok\" header.from=corp.example", "corp.example");
+	/* Someone else's verdict: not ours at all. */
+	g_assert_null(ar("evil.example; dmarc=pass header.from=corp.example"));
+	g_assert_null(ar("mx.corp.example.evil.example; dmarc=pass header.from=corp.example"));
+	g_assert_null(ar("(mx.corp.example) evil.example; dmarc=pass header.from=corp.example"));
+	/* Ours, but no pass: a failure, a look-alike, no header.from. */
+	assert_ar("mx.corp.example; dmarc=fail header.from=corp.example", "");
+	assert_ar("mx.corp.example; dmarc=passed header.from=corp.example", "");
+	assert_ar("mx.corp.example; spf=pass smtp.mailfrom=corp.example", "");
+	assert_ar("mx.corp.example; dmarc=pass", "");
+	assert_ar("mx.corp.example; none", "");
+	/* "dmarc=pass" inside a comment or a quoted string is not a verdict. */
+	assert_ar("mx.corp.example; dmarc=fail (dmarc=pass) header.from=corp.example", "");
+	assert_ar("mx.corp.example; dmarc=fail reason=\"x; dmarc=pass header.from=corp.example\" "
+		  "header.from=corp.example",
+		  "");
+	assert_ar("mx.corp.example; dmarc=fail header.from=corp.example (; dmarc=pass header.from=corp.example)", "");
+	assert_ar("mx.corp.example (\\) ; dmarc=pass header.from=corp.example); dmarc=fail", "");
+	/* Two DMARC verdicts that disagree, or name different domains. */
+	assert_ar("mx.corp.example; dmarc=pass header.from=corp.example; dmarc=fail header.from=corp.example", "");
+	assert_ar("mx.corp.example; dmarc=pass header.from=corp.example; dmarc=pass header.from=evil.example", "");
+	/* Broken syntax: ours, worthless. */
+	assert_ar("mx.corp.example; dmarc=pass header.from=corp.example (unterminated", "");
+	assert_ar("mx.corp.example; dmarc=pass header.from=\"corp.example", "");
+	assert_ar("mx.corp.example; dmarc=pass header.from", "");
+	assert_ar("mx.corp.example; =pass header.from=corp.example", "");
+	char *from = (char *)"x";
+	g_assert_cmpint(milter_auth_results("mx.corp.example; dmarc=pass header.from=a", "", &from), ==,
+			MILTER_AR_OTHER);
+	g_assert_null(from);
 	g_assert_cmpstr(milter_key_domain("a@b.example"), ==, "b.example");
 	g_assert_cmpstr(milter_key_domain("postmaster"), ==, "");
+}
+
+static void
+test_config_check(void)
+{
+	g_autoptr(CommonConfig) c = common_config_defaults();
+	MilterOwnerProof proof = MILTER_PROOF_AUTH_OR_SENDER;
+	g_autoptr(GError) error = NULL;
+	/* Without dropbox domains every recipient would cost a lookup. */
+	g_assert_false(milter_config_check(c, &proof, &error));
+	g_assert_error(error, COMMON_ERROR, COMMON_ERROR_CONFIG);
+	g_assert_nonnull(strstr(error->message, "dropbox_domains"));
+	g_clear_error(&error);
+	c->dropbox_anywhere = TRUE;
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*dropbox_anywhere*");
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*without trusted_authserv_id*");
+	g_assert_true(milter_config_check(c, &proof, &error));
+	g_test_assert_expected_messages();
+	g_assert_cmpint(proof, ==, MILTER_PROOF_AUTH_OR_DMARC); /* the default */
+	c->dropbox_anywhere = FALSE;
+	g_strfreev(c->dropbox_domains);
+	c->dropbox_domains = g_strsplit("crm.example", ",", -1);
+	g_free(c->owner_proof);
+	c->owner_proof = g_strdup("auth-or-sender");
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*auth-or-sender*forges*");
+	g_assert_true(milter_config_check(c, &proof, &error));
+	g_test_assert_expected_messages();
+	g_assert_cmpint(proof, ==, MILTER_PROOF_AUTH_OR_SENDER);
+	g_free(c->owner_proof);
+	c->owner_proof = g_strdup("auth");
+	g_assert_true(milter_config_check(c, &proof, &error));
+	g_assert_cmpint(proof, ==, MILTER_PROOF_AUTH);
+	g_assert_no_error(error);
 }
 
 static void
@@ -92,6 +171,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	ingest_init();
 	g_test_add_func("/milter/dmarc", test_dmarc);
+	g_test_add_func("/milter/config-check", test_config_check);
 	g_test_add_func("/milter/pool-and-users", test_pool_and_users);
 	int rc = g_test_run();
 	ingest_shutdown();

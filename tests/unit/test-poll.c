@@ -93,6 +93,90 @@ test_seal_tamper_and_context(void)
 	g_assert_error(e, POLL_ERROR, POLL_ERROR_SECRET);
 }
 
+/* The secret opens only for the server it was sealed for: a database writer
+ * who repoints the mailbox (host, port, protocol, username, TLS, auth) gets
+ * an error, not the password sent to a server of their choosing. */
+static void
+test_secret_bound_to_server(void)
+{
+	g_autofree char *path = tmp_path("key");
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GBytes) key = poll_secret_key_load(path, TRUE, &e);
+	StoreMailbox m = { .id = 7, .user_id = "u1", .protocol = "imap", .host = "imap.corp.example", .port = 993,
+			   .tls = "implicit", .username = "alice", .auth = "password" };
+	g_autofree char *context = poll_secret_context(&m);
+	m.secret = poll_secret_seal(key, "hunter2", context, &e);
+	g_autofree char *plain = poll_credentials(&m, key, &e);
+	g_assert_no_error(e);
+	g_assert_cmpstr(plain, ==, "hunter2");
+	StoreMailbox moved[] = { m, m, m, m, m, m };
+	moved[0].host = "evil.example";
+	moved[1].port = 1993;
+	moved[2].protocol = "pop3";
+	moved[3].username = "alice2";
+	moved[4].tls = "none";
+	moved[5].auth = "oauth2";
+	for (gsize i = 0; i < G_N_ELEMENTS(moved); i++) {
+		g_autofree char *leaked = poll_credentials(&moved[i], key, &e);
+		g_assert_null(leaked);
+		g_assert_error(e, POLL_ERROR, POLL_ERROR_SECRET);
+		g_clear_error(&e);
+	}
+	/* A version-1 secret (user id only) still opens, with a notice. */
+	g_autoptr(GBytes) v2 = poll_secret_seal(key, "old", "u1", &e);
+	guint8 *raw = g_memdup2(g_bytes_get_data(v2, NULL), g_bytes_get_size(v2));
+	raw[0] = 1;
+	g_autoptr(GBytes) v1 = g_bytes_new_take(raw, g_bytes_get_size(v2));
+	g_bytes_unref(m.secret);
+	m.secret = v1;
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*bound to the user only*set-password 7*");
+	g_autofree char *old = poll_credentials(&m, key, &e);
+	g_test_assert_expected_messages();
+	g_assert_no_error(e);
+	g_assert_cmpstr(old, ==, "old");
+	m.secret = NULL;
+}
+
+static char *
+token_of(GBytes *key, const char *command, GError **error)
+{
+	StoreMailbox m = { .id = 3, .user_id = "u1", .protocol = "imap", .host = "h", .port = 993,
+			   .tls = "implicit", .username = "alice", .auth = "oauth2" };
+	g_autofree char *context = poll_secret_context(&m);
+	m.secret = poll_secret_seal(key, command, context, error);
+	char *token = poll_credentials(&m, key, error);
+	g_bytes_unref(m.secret);
+	return token;
+}
+
+/* Split like a shell, run without one, read from stdout, killed when late. */
+static void
+test_token_command(void)
+{
+	g_autofree char *path = tmp_path("key");
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GBytes) key = poll_secret_key_load(path, TRUE, &e);
+	g_autofree char *t1 = token_of(key, "/bin/echo 'tok en;' $HOME; echo `id`", &e);
+	g_assert_no_error(e);
+	g_assert_cmpstr(t1, ==, "tok en; $HOME; echo `id`");
+	g_autofree char *t2 = token_of(key, "exit 3", &e);
+	g_assert_null(t2);
+	g_assert_error(e, POLL_ERROR, POLL_ERROR_SECRET);
+	g_clear_error(&e);
+	g_autofree char *t3 = token_of(key, "'unterminated", &e);
+	g_assert_null(t3);
+	g_assert_error(e, POLL_ERROR, POLL_ERROR_SECRET);
+	g_clear_error(&e);
+	g_setenv("BCCDROP_TOKEN_TIMEOUT", "1", TRUE);
+	gint64 start = g_get_monotonic_time();
+	g_autofree char *t4 = token_of(key, "sleep 20", &e);
+	g_unsetenv("BCCDROP_TOKEN_TIMEOUT");
+	g_assert_null(t4);
+	g_assert_error(e, POLL_ERROR, POLL_ERROR_SECRET);
+	g_assert_nonnull(strstr(e->message, "did not finish within 1 s"));
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+}
+
 static void
 test_presets(void)
 {
@@ -228,6 +312,8 @@ main(int argc, char **argv)
 	g_test_add_func("/poll/secret/key-group-readable-refused", test_key_file_group_readable_refused);
 	g_test_add_func("/poll/secret/roundtrip", test_seal_roundtrip);
 	g_test_add_func("/poll/secret/tamper-and-context", test_seal_tamper_and_context);
+	g_test_add_func("/poll/secret/bound-to-server", test_secret_bound_to_server);
+	g_test_add_func("/poll/secret/token-command", test_token_command);
 	g_test_add_func("/poll/presets", test_presets);
 	g_test_add_func("/poll/store/one-active-mailbox", test_one_active_mailbox);
 	g_test_add_func("/poll/store/secret-change-clears-auth-failed", test_secret_change_clears_auth_failed);
