@@ -56,5 +56,6 @@ int cli_cmd_report(Cli *cli, int argc, char **argv);
 int cli_cmd_mailbox(Cli *cli, int argc, char **argv);
 int cli_cmd_export(Cli *cli, int argc, char **argv);
 int cli_cmd_dealtag(Cli *cli, int argc, char **argv); /* cli/cmd_dealtag.c */
+int cli_cmd_search(Cli *cli, int argc, char **argv); /* cli/cmd_search.c */
 
 #endif

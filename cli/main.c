@@ -25,6 +25,7 @@ static const CliCommand commands[] = {
 	{ "mailbox", cli_cmd_mailbox, "configure users' IMAP/POP3 mailboxes" },
 	{ "export", cli_cmd_export, "a user's stored mail as mboxrd" },
 	{ "dropbox-address", cli_cmd_dealtag, "signed per-deal dropbox addresses; rotate-key" },
+	{ "search", cli_cmd_search, "find captured mail by its words" },
 };
 
 void

@@ -281,8 +281,43 @@ static const char migration_1[] =
 	"  FROM mailboxes m LEFT JOIN mailbox_sync s ON s.mailbox_id = m.id"
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id AND b.day = strftime('%Y-%m-%d', 'now');";
 
+/* ---- full-text search (store/sqlite/search.c, `bccdrop search`) ----
+ * An external-content FTS5 index over messages: the text lives once, in
+ * messages; search_names carries the participants' names and addresses and
+ * the attachment names (written with the message, backfilled here). The
+ * triggers keep the index in the message's own transaction, whoever writes
+ * or deletes (retention, or a plain DELETE): the delete trigger reads OLD, so
+ * it needs no child row that a cascade may have removed first. */
+static const char migration_2[] =
+	"ALTER TABLE messages ADD COLUMN search_names TEXT NOT NULL DEFAULT '';"
+	"UPDATE messages SET search_names ="
+	"  coalesce((SELECT group_concat(t, char(10)) FROM (SELECT ltrim(coalesce(name, '') || ' ' || address) AS t"
+	"   FROM participants WHERE message = messages.id AND role IN ('from','to','cc','reply_to')"
+	"   ORDER BY position)), '')"
+	"  || coalesce((SELECT char(10) || group_concat(filename, char(10)) FROM (SELECT filename FROM attachments"
+	"   WHERE message = messages.id AND filename IS NOT NULL AND filename <> '' ORDER BY position)), '');"
+	"CREATE VIRTUAL TABLE message_search USING fts5(subject, body_text, search_names,"
+	"  content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO message_search(message_search) VALUES ('rebuild');"
+	"CREATE TRIGGER messages_search_insert AFTER INSERT ON messages BEGIN"
+	"  INSERT INTO message_search(rowid, subject, body_text, search_names)"
+	"  VALUES (new.id, new.subject, new.body_text, new.search_names);"
+	" END;"
+	"CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN"
+	"  INSERT INTO message_search(message_search, rowid, subject, body_text, search_names)"
+	"  VALUES ('delete', old.id, old.subject, old.body_text, old.search_names);"
+	" END;"
+	"CREATE TRIGGER messages_search_update AFTER UPDATE OF subject, body_text, search_names ON messages BEGIN"
+	"  INSERT INTO message_search(message_search, rowid, subject, body_text, search_names)"
+	"  VALUES ('delete', old.id, old.subject, old.body_text, old.search_names);"
+	"  INSERT INTO message_search(rowid, subject, body_text, search_names)"
+	"  VALUES (new.id, new.subject, new.body_text, new.search_names);"
+	" END;";
+/* ---- end of full-text search ---- */
+
 static const char *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
