@@ -5,8 +5,11 @@
  * The corpus (every MANIFEST.tsv file, mbox files split) is loaded into
  * memory first; passes of the two kinds alternate until each has run for
  * --seconds. Each ingest pass writes a fresh SQLite file in transactions of
- * 200 messages: the same message twice would only be a duplicate. Prints one
- * line; bench/ingest/run.sh checks the ratio. */
+ * 200 messages: the same message twice would only be a duplicate. A third
+ * kind of pass stores without indexing for full-text search
+ * (sq_search_disable(): a bench-only switch, no configuration key) to
+ * measure what the index costs. Prints two lines; bench/ingest/run.sh checks
+ * both ratios. */
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "ingest/ingest.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
 
 static int BENCH_BATCH = 200;
@@ -172,16 +176,20 @@ bench_store_one(Store *store, BenchItem *item, gint64 now, BenchTotal *total)
 static gboolean bench_sync_normal;
 
 static void
-bench_pass_ingest(GPtrArray *items, const char *db, BenchTotal *total)
+bench_pass_ingest(GPtrArray *items, const char *db, gboolean search_index, BenchTotal *total)
 {
 	g_autoptr(GError) error = NULL;
 	bench_remove_db(db);
 	StoreOptions options = STORE_OPTIONS_DEFAULT;
 	options.synchronous_full = !bench_sync_normal;
-	gint64 start = g_get_monotonic_time();
+	/* Creating the schema happens once per database, not per message:
+	 * only storing is timed. */
 	Store *store = store_open(db, &options, &error);
 	if (!store)
 		die(db, error);
+	if (!search_index)
+		sq_search_disable(store);
+	gint64 start = g_get_monotonic_time();
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	for (guint i = 0; i < items->len; i++) {
 		if (i % BENCH_BATCH == 0 && !store_begin(store, &error))
@@ -251,12 +259,13 @@ main(int argc, char **argv)
 		die("loading the corpus", NULL);
 	g_autofree char *db = g_build_filename(dir ? dir : g_get_tmp_dir(), "bench-ingest.db", NULL);
 
-	BenchTotal parse = { 0 }, ingest = { 0 };
+	BenchTotal parse = { 0 }, ingest = { 0 }, plain = { 0 };
 	bench_pass_gmime(items, &parse); /* warm-up, not counted */
 	memset(&parse, 0, sizeof parse);
-	while (parse.seconds < seconds || ingest.seconds < seconds) {
+	while (parse.seconds < seconds || ingest.seconds < seconds || plain.seconds < seconds) {
 		bench_pass_gmime(items, &parse);
-		bench_pass_ingest(items, db, &ingest);
+		bench_pass_ingest(items, db, TRUE, &ingest);
+		bench_pass_ingest(items, db, FALSE, &plain);
 	}
 	double ingest_mps = bench_rate(ingest.messages, ingest.seconds);
 	double parse_mps = bench_rate(parse.messages, parse.seconds);
@@ -266,6 +275,9 @@ main(int argc, char **argv)
 	       bench_rate(parse.bytes, parse.seconds) / 1e6, parse_mps > 0 ? ingest_mps / parse_mps : 0,
 	       items->len, (double)parse.bytes / (double)parse.messages * items->len / 1e6,
 	       bench_rate(ingest.messages, ingest.parse_seconds), 100 * ingest.parse_seconds / ingest.seconds);
+	double plain_mps = bench_rate(plain.messages, plain.seconds);
+	printf("search index: ingest+store with it %.0f msg/s, without it %.0f msg/s; index ratio %.2f\n", ingest_mps,
+	       plain_mps, plain_mps > 0 ? ingest_mps / plain_mps : 0);
 	g_clear_pointer(&items, g_ptr_array_unref);
 	ingest_shutdown();
 	g_free(corpus);

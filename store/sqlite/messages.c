@@ -332,6 +332,7 @@ sq_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw, c
 		if (!insert_message(store, msg, &r.message, error) || !insert_parts(store, r.message, msg, error) ||
 		    !raw_insert(store, r.message, raw, error))
 			return FALSE;
+		sq_search_pending(store, r.message);
 		r.new_message = TRUE;
 	}
 	if (!insert_source(store, r.message, source, &r.new_source, error))

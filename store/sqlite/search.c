@@ -82,3 +82,22 @@ sq_search(Store *store, const StoreSearchFilter *filter, GError **error)
 	sqlite3_bind_int64(st, 6, filter->limit ? filter->limit : 50);
 	return sq_collect(store, st, hit_from_row, (GDestroyNotify)store_search_hit_free, error, "searching mail");
 }
+
+/* Between FIRST and LAST there are only this transaction's messages (it
+ * holds the write lock and rowids grow); one rolled back to a savepoint is
+ * simply not there. */
+gboolean
+sq_search_index(Store *store, gint64 first, gint64 last, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store,
+				      "INSERT INTO message_search(rowid, subject, body_text, search_names) "
+				      "SELECT id, subject, body_text, search_names FROM messages "
+				      "WHERE id BETWEEN ? AND ? "
+				      "AND NOT EXISTS (SELECT 1 FROM message_search_docsize d WHERE d.id = messages.id)",
+				      error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	return sq_step_done(store, st, error, "indexing new messages for search");
+}
