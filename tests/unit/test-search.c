@@ -74,10 +74,10 @@ attachment_free(gpointer p)
 	g_free(a);
 }
 
-/* Stores one message owned by u1: subject SUBJECT, a From with a name, an
- * attachment "contract-ACME.pdf". */
+/* Stores one message owned by u1 in the open transaction: subject SUBJECT,
+ * a From with a name, an attachment "contract-ACME.pdf". */
 static gint64
-put_one(Store *store, const char *id, const char *subject, const char *body)
+put_in(Store *store, const char *id, const char *subject, const char *body)
 {
 	IngestMessage m = { 0 };
 	m.message_id = (char *)id;
@@ -101,15 +101,25 @@ put_one(Store *store, const char *id, const char *subject, const char *body)
 			    .file_name = id };
 	StorePutResult r;
 	g_autoptr(GError) error = NULL;
-	g_assert_true(store_begin(store, &error));
 	g_assert_true(store_put_message(store, &m, &in, &src, &r, &error));
-	g_assert_true(store_commit(store, &error));
 	g_assert_no_error(error);
 	g_ptr_array_unref(m.addresses);
 	g_ptr_array_unref(m.references);
 	g_ptr_array_unref(m.attachments);
 	g_ptr_array_unref(m.warnings);
 	return r.message;
+}
+
+/* put_in() in a transaction of its own. */
+static gint64
+put_one(Store *store, const char *id, const char *subject, const char *body)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_true(store_begin(store, &error));
+	gint64 message = put_in(store, id, subject, body);
+	g_assert_true(store_commit(store, &error));
+	g_assert_no_error(error);
+	return message;
 }
 
 /* Message-IDs the owner u1 finds for QUERY, ' '-joined in rank order. */
@@ -160,6 +170,35 @@ test_index_follows_writes(void)
 	g_assert_no_error(error);
 }
 
+/* Indexing happens at commit: a message rolled back (whole transaction or
+ * savepoint) or deleted before its transaction ends is never in the index,
+ * and the index stays consistent with messages. */
+static void
+test_index_at_commit(void)
+{
+	g_autofree char *path = g_build_filename(testutil_tmpdir(), "search-commit.db", NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(Store) store = store_open(path, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_true(store_begin(store, &error));
+	put_in(store, "rolled@x", "Rolled words", "Body.");
+	store_rollback(store);
+	g_assert_true(store_begin(store, &error));
+	put_in(store, "kept@x", "Kept words", "Body.");
+	g_assert_true(store_savepoint(store, &error));
+	put_in(store, "undone@x", "Undone words", "Body.");
+	g_assert_true(store_savepoint_rollback(store, &error));
+	gint64 gone = put_in(store, "gone@x", "Gone words", "Body.");
+	g_autofree char *del = g_strdup_printf("DELETE FROM messages WHERE id = %" G_GINT64_FORMAT, gone);
+	g_assert_true(sq_exec(store, del, &error));
+	g_assert_true(store_commit(store, &error));
+	g_assert_no_error(error);
+	assert_found(store, "words", "kept@x");
+	g_assert_cmpint(testutil_count(store, "SELECT count(*) FROM message_search_docsize"), ==, 1);
+	g_assert_true(sq_exec(store, "INSERT INTO message_search(message_search) VALUES ('integrity-check')", &error));
+	g_assert_no_error(error);
+}
+
 /* A database from before the index: migration 2 adds the column, backfills
  * it from participants and attachments, and indexes every message. */
 static void
@@ -194,6 +233,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/search/terms", test_terms);
 	g_test_add_func("/search/index-follows-writes", test_index_follows_writes);
+	g_test_add_func("/search/index-at-commit", test_index_at_commit);
 	g_test_add_func("/search/migration-backfills", test_migration_backfills);
 	return g_test_run();
 }
