@@ -10,14 +10,11 @@
 	"AND s.owner_user_id = ?5))"
 #define SEARCH_VISIBLE_LINK "(l.visibility = 'public' OR " SEARCH_OWNED ")"
 
-/* Subject words weigh most, then names and addresses, then the body. */
+/* Subject words weigh most, then names and addresses, then the body. The
+ * best LIMIT rows are chosen first (top) and only they get the From and the
+ * snippet: a sorter would otherwise compute a snippet for every match. */
 static const char search_sql[] =
-	"SELECT m.id, m.message_id, m.date, m.subject,"
-	" (SELECT CASE WHEN p.name IS NOT NULL AND p.name <> '' THEN p.name || ' <' || p.address || '>'"
-	"  ELSE p.address END FROM participants p WHERE p.message = m.id AND p.role = 'from'"
-	"  ORDER BY p.position LIMIT 1),"
-	" snippet(message_search, -1, '[', ']', '...', 12),"
-	" bm25(message_search, 10.0, 1.0, 4.0) AS score"
+	"WITH top AS (SELECT m.id AS id, m.date AS date, bm25(message_search, 10.0, 1.0, 4.0) AS score"
 	" FROM message_search JOIN messages m ON m.id = message_search.rowid"
 	" WHERE message_search MATCH ?1"
 	" AND (?2 IS NULL OR m.date >= ?2)"
@@ -27,7 +24,15 @@ static const char search_sql[] =
 	"  AND ((l.module = 'contact' AND l.record_id = ?4) OR l.contact_id = ?4) AND " SEARCH_VISIBLE_LINK "))"
 	" AND (EXISTS (SELECT 1 FROM links l WHERE l.message = m.id AND l.visibility = 'public')"
 	"  OR " SEARCH_OWNED ")"
-	" ORDER BY score, m.date DESC, m.id LIMIT ?6";
+	" ORDER BY score, m.date DESC, m.id LIMIT ?6)"
+	" SELECT m.id, m.message_id, m.date, m.subject,"
+	" (SELECT CASE WHEN p.name IS NOT NULL AND p.name <> '' THEN p.name || ' <' || p.address || '>'"
+	"  ELSE p.address END FROM participants p WHERE p.message = m.id AND p.role = 'from'"
+	"  ORDER BY p.position LIMIT 1),"
+	" snippet(message_search, -1, '[', ']', '...', 12), top.score"
+	" FROM top JOIN message_search ON message_search.rowid = top.id AND message_search MATCH ?1"
+	" JOIN messages m ON m.id = top.id"
+	" ORDER BY top.score, top.date DESC, top.id";
 
 /* The terms as an FTS5 expression in which every term is a quoted string:
  * nothing the user types is FTS5 syntax, so no query is an FTS5 error. */
