@@ -58,5 +58,6 @@ int cli_cmd_export(Cli *cli, int argc, char **argv);
 int cli_cmd_dealtag(Cli *cli, int argc, char **argv); /* cli/cmd_dealtag.c */
 int cli_cmd_retention(Cli *cli, int argc, char **argv); /* cli/cmd_retention.c */
 int cli_cmd_hold(Cli *cli, int argc, char **argv);
+int cli_cmd_search(Cli *cli, int argc, char **argv); /* cli/cmd_search.c */
 
 #endif

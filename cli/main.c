@@ -27,6 +27,7 @@ static const CliCommand commands[] = {
 	{ "dropbox-address", cli_cmd_dealtag, "signed per-deal dropbox addresses; rotate-key" },
 	{ "retention", cli_cmd_retention, "delete mail older than [retention] keep_days, except held" },
 	{ "hold", cli_cmd_hold, "legal holds on mail: add, list, release" },
+	{ "search", cli_cmd_search, "find captured mail by its words" },
 };
 
 void

@@ -101,4 +101,17 @@ gboolean common_daemonize(const char *pid_file, GError **error);
 /* Drop root to USER (and its primary group); no-op when not root. */
 gboolean common_drop_privileges(const char *user, GError **error);
 
+/* ---- text from a message, made safe for where it is printed ----
+ * Mail is written by strangers: none of its bytes may drive a terminal or
+ * a spreadsheet. */
+/* TEXT as valid UTF-8 in which every C0 control but TAB and LF, DEL and
+ * every C1 control is U+FFFD (newly allocated). */
+char *common_terminal_safe(const char *text);
+/* Append VALUE as one CSV cell (RFC 4180 quoting); a value starting with
+ * = + - @ TAB or CR gets a leading ' so that no spreadsheet runs it. */
+void common_csv_cell(GString *out, const char *value);
+/* Append VALUE as a JSON string; C0, DEL and C1 controls as \uXXXX. */
+void common_json_string(GString *out, const char *value);
+/* ---- end of safe text ---- */
+
 #endif

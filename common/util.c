@@ -194,3 +194,61 @@ common_daemonize(const char *pid_file, GError **error)
 	}
 	return TRUE;
 }
+
+/* ---- text from a message, made safe for where it is printed ---- */
+
+static gboolean
+common_is_control(gunichar c)
+{
+	return (c < 0x20 && c != '\t' && c != '\n') || (c >= 0x7f && c <= 0x9f);
+}
+
+char *
+common_terminal_safe(const char *text)
+{
+	g_autofree char *valid = g_utf8_make_valid(text ? text : "", -1);
+	GString *out = g_string_sized_new(strlen(valid));
+	for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (common_is_control(c))
+			g_string_append_unichar(out, 0xFFFD);
+		else
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+void
+common_csv_cell(GString *out, const char *value)
+{
+	const char *v = value ? value : "";
+	gboolean formula = *v && strchr("=+-@\t\r", *v);
+	if (!formula && !strpbrk(v, ",\"\r\n")) {
+		g_string_append(out, v);
+		return;
+	}
+	g_string_append(out, formula ? "\"'" : "\"");
+	for (const char *p = v; *p; p++) {
+		if (*p == '"')
+			g_string_append_c(out, '"');
+		g_string_append_c(out, *p);
+	}
+	g_string_append_c(out, '"');
+}
+
+void
+common_json_string(GString *out, const char *value)
+{
+	g_autofree char *valid = g_utf8_make_valid(value ? value : "", -1);
+	g_string_append_c(out, '"');
+	for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (c == '"' || c == '\\')
+			g_string_append_printf(out, "\\%c", (char)c);
+		else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+			g_string_append_printf(out, "\\u%04x", c);
+		else
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+	}
+	g_string_append_c(out, '"');
+}

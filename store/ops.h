@@ -76,6 +76,7 @@
 	X(GPtrArray *, crm_live_ids, (Store *store, StoreCrmKind kind, GError **error), (store, kind, error)) \
 	X(gboolean, crm_retire, (Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error), (store, kind, id, reason, error)) \
 	X(gboolean, crm_merge_contact, (Store *store, const char *id, const char *survivor, const char *reason, GError **error), (store, id, survivor, reason, error)) \
-	X(gboolean, user_inactive, (Store *store, const char *user_id, gboolean *inactive, GError **error), (store, user_id, inactive, error))
+	X(gboolean, user_inactive, (Store *store, const char *user_id, gboolean *inactive, GError **error), (store, user_id, inactive, error)) \
+	X(GPtrArray *, search, (Store *store, const StoreSearchFilter *filter, GError **error), (store, filter, error))
 
 #endif

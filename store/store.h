@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -581,5 +581,47 @@ GPtrArray *store_retention_due(Store *store, gint64 cutoff, GError **error);
  * each recorded in retention_log with REASON first. *DELETED: how many. */
 gboolean store_retention_purge(Store *store, gint64 cutoff, const char *reason, guint limit, guint *deleted,
 			       GError **error);
+
+/* ---- full-text search (store/sqlite/search.c, `bccdrop search`) ------------
+ * The query language is the same on every backend (docs/reports.md,
+ * "Search"): words, all required; "a phrase" in double quotes; word* for a
+ * prefix. Nothing else is syntax: OR, NOT, parentheses, colons are text. */
+
+typedef struct {
+	char *text;	 /* one word, or the words of a phrase */
+	gboolean prefix; /* word*: any word starting with TEXT */
+} StoreSearchTerm;
+void store_search_term_free(StoreSearchTerm *term);
+/* QUERY as terms (StoreSearchTerm*); STORE_ERROR_INVALID naming what is
+ * wrong (empty, or a double quote never closed). */
+GPtrArray *store_search_terms(const char *query, GError **error);
+
+typedef struct {
+	const char *query;	/* as the user typed it */
+	const char *deal_id;	/* NULL: any; else mail with a link to the deal */
+	const char *contact_id; /* NULL: any; else a link to the contact (or through it) */
+	const char *user_id;	/* the viewer: NULL sees public links only */
+	gboolean by_since;
+	gint64 since; /* Unix seconds: mail dated on or after */
+	guint limit;  /* at most this many hits, 0: 50 */
+} StoreSearchFilter;
+
+typedef struct {
+	gint64 message;
+	char *message_id;
+	char *date;
+	char *subject;
+	char *from;    /* may be NULL: no From address */
+	char *snippet; /* the best matching fragment, matches in [brackets] */
+	double score;  /* lower is better (bm25) */
+} StoreSearchHit;
+void store_search_hit_free(StoreSearchHit *hit);
+/* The messages FILTER's viewer may see that match its query
+ * (StoreSearchHit*), best first, then newest. A message is visible when one
+ * of its links is public, or when USER_ID owns one of its sources (their
+ * private and unmatched mail); the deal and contact filters match visible
+ * links only. */
+GPtrArray *store_search(Store *store, const StoreSearchFilter *filter, GError **error);
+/* ---- end of full-text search ---- */
 
 #endif

@@ -334,3 +334,103 @@ store_retention_item_free(StoreRetentionItem *item)
 	g_free(item->held_by);
 	g_free(item);
 }
+
+/* ---- full-text search: the query language (docs/reports.md, "Search") ---- */
+
+void
+store_search_term_free(StoreSearchTerm *term)
+{
+	if (!term)
+		return;
+	g_free(term->text);
+	g_free(term);
+}
+
+void
+store_search_hit_free(StoreSearchHit *hit)
+{
+	if (!hit)
+		return;
+	g_free(hit->message_id);
+	g_free(hit->date);
+	g_free(hit->subject);
+	g_free(hit->from);
+	g_free(hit->snippet);
+	g_free(hit);
+}
+
+/* Whether TEXT has a letter or digit: only those are ever indexed, and a
+ * term without one ("-", "&") would match nothing at all. */
+static gboolean
+search_has_word(const char *text)
+{
+	for (const char *p = text; *p; p = g_utf8_next_char(p))
+		if (g_unichar_isalnum(g_utf8_get_char(p)))
+			return TRUE;
+	return FALSE;
+}
+
+/* Adds TEXT (LEN bytes) as a term unless it has no word; a trailing '*'
+ * (after a word, or right after a phrase's closing quote) makes it a
+ * prefix. */
+static void
+search_term_add(GPtrArray *terms, const char *text, gsize len, gboolean prefix)
+{
+	g_autofree char *t = g_utf8_make_valid(text, (gssize)len);
+	if (!search_has_word(t))
+		return;
+	StoreSearchTerm *term = g_new0(StoreSearchTerm, 1);
+	term->text = g_steal_pointer(&t);
+	term->prefix = prefix;
+	g_ptr_array_add(terms, term);
+}
+
+/* One term starting at *P (not blank); *P moves past it. */
+static gboolean
+search_term_next(GPtrArray *terms, const char *query, const char **p, GError **error)
+{
+	const char *s = *p;
+	if (*s == '"') {
+		const char *end = strchr(s + 1, '"');
+		if (!end) {
+			g_set_error(error, STORE_ERROR, STORE_ERROR_INVALID,
+				    "search query: the double quote at character %ld is never closed "
+				    "(a phrase is \"two words\")",
+				    g_utf8_pointer_to_offset(query, s) + 1);
+			return FALSE;
+		}
+		gboolean prefix = end[1] == '*';
+		search_term_add(terms, s + 1, (gsize)(end - s - 1), prefix);
+		*p = end + 1 + prefix;
+		return TRUE;
+	}
+	const char *e = s;
+	while (*e && *e != '"' && !g_ascii_isspace(*e))
+		e++;
+	const char *w = e;
+	while (w > s && w[-1] == '*')
+		w--;
+	search_term_add(terms, s, (gsize)(w - s), w < e);
+	*p = e;
+	return TRUE;
+}
+
+GPtrArray *
+store_search_terms(const char *query, GError **error)
+{
+	g_autoptr(GPtrArray) terms = g_ptr_array_new_with_free_func((GDestroyNotify)store_search_term_free);
+	const char *p = query ? query : "";
+	while (*p) {
+		if (g_ascii_isspace(*p)) {
+			p++;
+			continue;
+		}
+		if (!search_term_next(terms, query, &p, error))
+			return NULL;
+	}
+	if (!terms->len) {
+		g_set_error(error, STORE_ERROR, STORE_ERROR_INVALID, "search query: no words to search for");
+		return NULL;
+	}
+	return g_steal_pointer(&terms);
+}

@@ -357,11 +357,28 @@ static const char migration_4[] =
 	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
 	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
 
+/* ---- 5: full-text search (store/sqlite/schema.c's migration 5 uses FTS5;
+ * here a generated tsvector with a GIN index, kept by the row itself in the
+ * same transaction, deleted with it). */
+static const char migration_5[] =
+	"ALTER TABLE messages ADD COLUMN search_names TEXT NOT NULL DEFAULT '';"
+	"UPDATE messages SET search_names ="
+	"  coalesce((SELECT string_agg(ltrim(coalesce(name, '') || ' ' || address), E'\\n' ORDER BY position)"
+	"   FROM participants WHERE message = messages.id AND role IN ('from','to','cc','reply_to')), '')"
+	"  || coalesce((SELECT E'\\n' || string_agg(filename, E'\\n' ORDER BY position) FROM attachments"
+	"   WHERE message = messages.id AND filename IS NOT NULL AND filename <> ''), '');"
+	"ALTER TABLE messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+	"  setweight(to_tsvector('simple', coalesce(subject, '')), 'A') ||"
+	"  setweight(to_tsvector('simple', search_names), 'B') ||"
+	"  setweight(to_tsvector('simple', coalesce(body_text, '')), 'D')) STORED;"
+	"CREATE INDEX messages_search ON messages USING gin (search_vector);";
+
 static const char *const pg_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == STORE_SCHEMA_VERSION);

@@ -386,3 +386,10 @@ pg_store_user_inactive(Store *store, const char *user_id, gboolean *inactive, GE
 	pg_unimplemented(error, "user_inactive");
 	return FALSE;
 }
+
+GPtrArray *
+pg_store_search(Store *store, const StoreSearchFilter *filter, GError **error)
+{
+	pg_unimplemented(error, "search");
+	return NULL;
+}

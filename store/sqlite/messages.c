@@ -1,6 +1,5 @@
 /* Messages, their parts and sources: the write path every source shares. */
 #include "store/sqlite/sqlite.h"
-#include "store/sqlite/sqlite.h"
 
 #include <errno.h>
 #include <string.h>
@@ -167,20 +166,44 @@ insert_parts(Store *store, gint64 message, const IngestMessage *msg, GError **er
 	return TRUE;
 }
 
+/* What search finds besides subject and body (migration 2 backfills the
+ * same): each header participant's name and address, then the attachment
+ * names, one a line. */
+static char *
+search_names(const IngestMessage *msg)
+{
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < msg->addresses->len; i++) {
+		const IngestAddress *a = g_ptr_array_index(msg->addresses, i);
+		if (out->len)
+			g_string_append_c(out, '\n');
+		if (a->name && *a->name)
+			g_string_append_printf(out, "%s ", a->name);
+		g_string_append(out, a->address ? a->address : "");
+	}
+	for (guint i = 0; i < msg->attachments->len; i++) {
+		const IngestAttachment *at = g_ptr_array_index(msg->attachments, i);
+		if (at->filename && *at->filename)
+			g_string_append_printf(out, "\n%s", at->filename);
+	}
+	return g_string_free(out, FALSE);
+}
+
 static gboolean
 insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **error)
 {
 	sqlite3_stmt *st = sq_prepare(
 		store,
 		"INSERT INTO messages(message_id, message_id_synthetic, fingerprint, date, date_synthetic, subject, "
-		"in_reply_to, body_text, body_type, raw_size, warnings, stored_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"in_reply_to, body_text, body_type, raw_size, warnings, stored_at, search_names) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		error);
 	if (!st)
 		return FALSE;
 	g_autofree char *date = common_iso8601(msg->date);
 	g_autofree char *now = common_iso8601(common_now());
 	g_autofree char *warnings = NULL;
+	g_autofree char *names = search_names(msg);
 	if (msg->warnings && msg->warnings->len) {
 		g_ptr_array_add(msg->warnings, NULL);
 		warnings = g_strjoinv("\n", (char **)msg->warnings->pdata);
@@ -198,6 +221,7 @@ insert_message(Store *store, const IngestMessage *msg, gint64 *out, GError **err
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg->raw_size);
 	sq_bind_text(st, 11, warnings);
 	sq_bind_text(st, 12, now);
+	sq_bind_text(st, 13, names);
 	if (!sq_step_done(store, st, error, "storing a message"))
 		return FALSE;
 	*out = sqlite3_last_insert_rowid(sq_handle(store));
@@ -309,6 +333,7 @@ sq_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw, c
 		if (!insert_message(store, msg, &r.message, error) || !insert_parts(store, r.message, msg, error) ||
 		    !raw_insert(store, r.message, raw, error))
 			return FALSE;
+		sq_search_pending(store, r.message);
 		r.new_message = TRUE;
 	}
 	if (!insert_source(store, r.message, source, &r.new_source, error))

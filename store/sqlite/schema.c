@@ -361,11 +361,49 @@ static const char migration_4[] =
 	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
 	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
 
+/* ---- 5: full-text search (store/sqlite/search.c, `bccdrop search`) ----
+ * An external-content FTS5 index over messages: the text lives once, in
+ * messages; search_names carries the participants' names and addresses and
+ * the attachment names (written with the message, backfilled here).
+ * New messages are indexed by the write path at commit, in the same
+ * transaction, with one statement (sq_search_index): FTS5 flushes its
+ * pending terms at every statement savepoint, so a per-row trigger would
+ * write one index segment per message. Deletes and updates are triggers,
+ * whoever runs them (retention, or a plain DELETE): the delete trigger reads
+ * OLD, so it needs no child row a cascade may have removed first, and both
+ * act only on rows already indexed (message_search_docsize has one row per
+ * indexed message). */
+static const char migration_5[] =
+	"ALTER TABLE messages ADD COLUMN search_names TEXT NOT NULL DEFAULT '';"
+	"UPDATE messages SET search_names ="
+	"  coalesce((SELECT group_concat(t, char(10)) FROM (SELECT ltrim(coalesce(name, '') || ' ' || address) AS t"
+	"   FROM participants WHERE message = messages.id AND role IN ('from','to','cc','reply_to')"
+	"   ORDER BY position)), '')"
+	"  || coalesce((SELECT char(10) || group_concat(filename, char(10)) FROM (SELECT filename FROM attachments"
+	"   WHERE message = messages.id AND filename IS NOT NULL AND filename <> '' ORDER BY position)), '');"
+	"CREATE VIRTUAL TABLE message_search USING fts5(subject, body_text, search_names,"
+	"  content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');"
+	"INSERT INTO message_search(message_search) VALUES ('rebuild');"
+	"CREATE TRIGGER messages_search_delete AFTER DELETE ON messages"
+	" WHEN EXISTS (SELECT 1 FROM message_search_docsize WHERE id = old.id) BEGIN"
+	"  INSERT INTO message_search(message_search, rowid, subject, body_text, search_names)"
+	"  VALUES ('delete', old.id, old.subject, old.body_text, old.search_names);"
+	" END;"
+	"CREATE TRIGGER messages_search_update AFTER UPDATE OF subject, body_text, search_names ON messages"
+	" WHEN EXISTS (SELECT 1 FROM message_search_docsize WHERE id = old.id) BEGIN"
+	"  INSERT INTO message_search(message_search, rowid, subject, body_text, search_names)"
+	"  VALUES ('delete', old.id, old.subject, old.body_text, old.search_names);"
+	"  INSERT INTO message_search(rowid, subject, body_text, search_names)"
+	"  VALUES (new.id, new.subject, new.body_text, new.search_names);"
+	" END;";
+/* ---- end of full-text search ---- */
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

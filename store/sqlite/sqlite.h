@@ -98,5 +98,15 @@ GArray *sq_collect_ids(Store *store, sqlite3_stmt *st, GError **error, const cha
 gboolean sq_fetch_one(Store *store, sqlite3_stmt *st, StoreRowFunc row, gpointer *out, GError **error,
 			 const char *context);
 
+/* ---- full-text search (store/sqlite/search.c) ---- */
+/* MESSAGE was stored in the open transaction: index it at commit. */
+void sq_search_pending(Store *store, gint64 message);
+/* Index the pending messages now (store_commit does, before COMMIT). */
+gboolean sq_search_flush(Store *store, GError **error);
+/* Index the stored messages FIRST..LAST (rowids) in one statement. */
+gboolean sq_search_index(Store *store, gint64 first, gint64 last, GError **error);
+/* Bench only (bench/ingest): this connection stops indexing new messages,
+ * to measure what the index costs. No configuration reaches it. */
+void sq_search_disable(Store *store);
 
 #endif

@@ -25,6 +25,10 @@ typedef struct {
 	char *path;
 	GHashTable *stmts; /* SQL text -> sqlite3_stmt* */
 	gboolean in_txn;
+	/* Messages stored in this transaction, to index at commit
+	 * (sq_search_index); 0: none. */
+	gint64 search_first, search_last;
+	gboolean search_disabled; /* bench only: see sq_search_disable */
 } SqStore;
 #define SQ(store) ((SqStore *)(store))
 
@@ -232,7 +236,7 @@ gboolean
 sq_commit(Store *store, GError **error)
 {
 	g_return_val_if_fail(SQ(store)->in_txn, FALSE);
-	if (!sq_exec(store, "COMMIT", error)) {
+	if (!sq_search_flush(store, error) || !sq_exec(store, "COMMIT", error)) {
 		sq_rollback(store);
 		return FALSE;
 	}
@@ -254,12 +258,42 @@ sq_rollback(Store *store)
 		sqlite3_reset(st);
 	sqlite3_exec(SQ(store)->db, "ROLLBACK", NULL, NULL, NULL);
 	SQ(store)->in_txn = FALSE;
+	SQ(store)->search_first = SQ(store)->search_last = 0;
 }
 
 gboolean
 sq_in_transaction(Store *store)
 {
 	return SQ(store)->in_txn;
+}
+
+void
+sq_search_pending(Store *store, gint64 message)
+{
+	SqStore *s = SQ(store);
+	if (s->search_disabled)
+		return;
+	if (!s->search_first || message < s->search_first)
+		s->search_first = message;
+	s->search_last = MAX(s->search_last, message);
+}
+
+gboolean
+sq_search_flush(Store *store, GError **error)
+{
+	SqStore *s = SQ(store);
+	if (!s->search_first)
+		return TRUE;
+	if (!sq_search_index(store, s->search_first, s->search_last, error))
+		return FALSE;
+	s->search_first = s->search_last = 0;
+	return TRUE;
+}
+
+void
+sq_search_disable(Store *store)
+{
+	SQ(store)->search_disabled = TRUE;
 }
 
 gboolean

@@ -253,15 +253,20 @@ test_same_schema_as_sqlite(void)
 	g_autoptr(PgTestStore) s = fresh_store("bccdrop_t_columns");
 	g_autofree char *lite_cols = sqlite_lines(db, "SELECT m.name, p.name FROM sqlite_master m, "
 						  "pragma_table_info(m.name) p WHERE m.type IN ('table', 'view') "
+						  /* The full-text index is each engine's own: FTS5's
+						   * tables here, a tsvector column there. */
+						  "AND m.name NOT LIKE 'message_search%' "
 						  "ORDER BY m.name COLLATE BINARY, p.cid");
 	g_autofree char *pg_cols = pg_lines(s, "SELECT table_name, column_name FROM information_schema.columns "
 					       "WHERE table_schema = 'public' AND table_name <> 'bccdrop_schema' "
+					       "AND NOT (table_name = 'messages' AND column_name = 'search_vector') "
 					       "ORDER BY table_name COLLATE \"C\", ordinal_position");
 	g_assert_cmpstr(pg_cols, ==, lite_cols);
 	g_autofree char *lite_idx = sqlite_lines(db, "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index' "
 						 "AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 2");
 	g_autofree char *pg_idx = pg_lines(s, "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'public' "
 					      "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = indexname) "
+					      "AND indexname <> 'messages_search' " /* the tsvector's GIN index */
 					      "ORDER BY indexname COLLATE \"C\"");
 	g_assert_cmpstr(pg_idx, ==, lite_idx);
 	sqlite3_close(db);
