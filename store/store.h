@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -498,6 +498,18 @@ typedef struct {
 } StoreCrmDeal;
 /* Upsert the deal; its contacts become exactly these. */
 gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **error);
+
+/* ---- poller leases (store/sqlite/lease.c, store/pg/lease.c) ----------------
+ * Which bccdrop-poll process syncs which mailbox, when several share one
+ * store: a lease row per mailbox with its holder and an expiry by the
+ * store's clock (one clock for every host). See docs/scaling-out.md. */
+/* One renewal round for HOLDER (unique per process): drop its leases on
+ * mailboxes no longer active, extend the others to LEASE_SECONDS from now,
+ * then take free or expired leases on active mailboxes until it holds MAX
+ * (0: no cap). Returns the ids it now holds, ascending. */
+GArray *store_mailbox_lease(Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error);
+/* HOLDER gives up its lease on MAILBOX, or all of them when MAILBOX is 0. */
+gboolean store_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox, GError **error);
 
 /* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
 /* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);

@@ -289,8 +289,18 @@ static const char migration_1[] =
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id"
 	"  AND b.day = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD');";
 
+/* Poller leases (store/pg/lease.c), as in store/sqlite/schema.c. */
+static const char migration_2[] =
+	"CREATE TABLE mailbox_leases ("
+	"  mailbox_id BIGINT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  holder TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX mailbox_leases_holder ON mailbox_leases(holder);";
+
 static const char *const pg_migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == STORE_SCHEMA_VERSION);

@@ -281,8 +281,19 @@ static const char migration_1[] =
 	"  FROM mailboxes m LEFT JOIN mailbox_sync s ON s.mailbox_id = m.id"
 	"  LEFT JOIN mailbox_budget b ON b.mailbox_id = m.id AND b.day = strftime('%Y-%m-%d', 'now');";
 
+/* Poller leases (store/sqlite/lease.c): expiry in Unix seconds, compared
+ * with the store's clock, not each host's. */
+static const char migration_2[] =
+	"CREATE TABLE mailbox_leases ("
+	"  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  holder TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX mailbox_leases_holder ON mailbox_leases(holder);";
+
 static const char *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
