@@ -4,6 +4,8 @@
  * share one store's mailboxes (docs/scaling-out.md, "Pollers"). */
 #include "poll/poll.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,10 +101,41 @@ daemon_holds(const GArray *held, gint64 id)
 	return FALSE;
 }
 
+/* Whether HOLDER names a process of this host that no longer exists (a
+ * poller that crashed or was killed here): its leases need not wait for
+ * their expiry. Hosts must have distinct names (docs/scaling-out.md). */
+static gboolean
+daemon_holder_dead_here(const char *holder)
+{
+	g_auto(GStrv) f = g_strsplit(holder, ":", 0);
+	if (g_strv_length(f) != 3 || strcmp(f[0], g_get_host_name()) != 0)
+		return FALSE;
+	char *end = NULL;
+	gint64 pid = g_ascii_strtoll(f[1], &end, 10);
+	if (*end || pid <= 0 || pid == getpid())
+		return FALSE;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+static void
+daemon_reclaim_dead(Store *store)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GPtrArray) holders = store_mailbox_lease_holders(store, &e);
+	for (guint i = 0; holders && !e && i < holders->len; i++) {
+		const char *h = g_ptr_array_index(holders, i);
+		if (daemon_holder_dead_here(h) && store_mailbox_lease_release(store, h, 0, &e))
+			g_message("leases of %s released: that process is gone", h);
+	}
+	if (e)
+		g_warning("releasing the leases of dead pollers on this host: %s", e->message);
+}
+
 static GArray *
 daemon_lease(const CommonConfig *config, Store *store, const char *holder)
 {
 	g_autoptr(GError) e = NULL;
+	daemon_reclaim_dead(store);
 	GArray *held = store_mailbox_lease(store, holder, (guint)config->poll_max_mailboxes, config->poll_lease_time, &e);
 	if (!held)
 		g_warning("renewing mailbox leases: %s", e->message);

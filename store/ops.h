@@ -67,6 +67,7 @@
 	X(gboolean, user_dropbox, (Store *store, const char *user_id, char **dropbox, GError **error), (store, user_id, dropbox, error)) \
 	X(gboolean, deal_name, (Store *store, const char *deal_id, char **name, GError **error), (store, deal_id, name, error)) \
 	X(GArray *, mailbox_lease, (Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error), (store, holder, max, lease_seconds, error)) \
-	X(gboolean, mailbox_lease_release, (Store *store, const char *holder, gint64 mailbox, GError **error), (store, holder, mailbox, error))
+	X(gboolean, mailbox_lease_release, (Store *store, const char *holder, gint64 mailbox, GError **error), (store, holder, mailbox, error)) \
+	X(GPtrArray *, mailbox_lease_holders, (Store *store, GError **error), (store, error))
 
 #endif

@@ -510,6 +510,8 @@ gboolean store_crm_put_deal(Store *store, const StoreCrmDeal *deal, GError **err
 GArray *store_mailbox_lease(Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error);
 /* HOLDER gives up its lease on MAILBOX, or all of them when MAILBOX is 0. */
 gboolean store_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox, GError **error);
+/* Every holder with a lease (expired or not), ascending: char*. */
+GPtrArray *store_mailbox_lease_holders(Store *store, GError **error);
 
 /* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
 /* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);

@@ -106,3 +106,18 @@ pg_store_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox,
 	PQclear(res);
 	return TRUE;
 }
+
+GPtrArray *
+pg_store_mailbox_lease_holders(Store *store, GError **error)
+{
+	PGresult *res = pg_store_query(pg_store_cast(store),
+				       "SELECT DISTINCT holder FROM mailbox_leases ORDER BY holder COLLATE \"C\"", NULL, 0,
+				       "listing lease holders", error);
+	if (!res)
+		return NULL;
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_ptr_array_add(out, g_strdup(PQgetvalue(res, i, 0)));
+	PQclear(res);
+	return out;
+}

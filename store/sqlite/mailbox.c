@@ -638,3 +638,12 @@ sq_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox, GErro
 	sqlite3_bind_int64(st, 2, mailbox);
 	return sq_step_done(store, st, error, "releasing mailbox leases");
 }
+
+GPtrArray *
+sq_mailbox_lease_holders(Store *store, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store, "SELECT DISTINCT holder FROM mailbox_leases ORDER BY holder", error);
+	if (!st)
+		return NULL;
+	return sq_collect(store, st, sq_row_text, g_free, error, "listing lease holders");
+}

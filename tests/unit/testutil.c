@@ -128,4 +128,12 @@ testutil_lease_contract(Store *a, Store *b, TestutilExecFunc exec)
 	LEASE(b, "b", 0, 60, "1");
 	g_assert_true(store_mailbox_lease_release(a, "a", 0, NULL));
 	LEASE(b, "b", 0, 60, "1,3,4,5");
+	/* Holders, expired ones included. */
+	LEASE(a, "a", 0, -10, "");
+	exec(a, "UPDATE mailbox_leases SET holder = 'c', expires_at = 0 WHERE mailbox_id = 5");
+	g_autoptr(GPtrArray) holders = store_mailbox_lease_holders(a, NULL);
+	g_assert_nonnull(holders);
+	g_assert_cmpint(holders->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(holders, 0), ==, "b");
+	g_assert_cmpstr(g_ptr_array_index(holders, 1), ==, "c");
 }
