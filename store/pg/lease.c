@@ -111,7 +111,7 @@ GPtrArray *
 pg_store_mailbox_lease_holders(Store *store, GError **error)
 {
 	PGresult *res = pg_store_query(pg_store_cast(store),
-				       "SELECT DISTINCT holder FROM mailbox_leases ORDER BY holder COLLATE \"C\"", NULL, 0,
+				       "SELECT holder FROM mailbox_leases GROUP BY holder ORDER BY holder COLLATE \"C\"", NULL, 0,
 				       "listing lease holders", error);
 	if (!res)
 		return NULL;
