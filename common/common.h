@@ -55,6 +55,8 @@ typedef struct {
 	char *sendmail_path;
 	int idle_refresh;
 	guint64 poll_memory_limit;
+	int poll_max_mailboxes; /* mailboxes one process leases at most; 0: no cap */
+	int poll_lease_time;	/* seconds a lease lasts unless renewed */
 
 	/* [dropbox] (signed per-deal addresses, assoc/dealtag.c) */
 	char *dropbox_tag_key_file;

@@ -55,6 +55,8 @@ static const KeySpec keys[] = {
 	{ "poll", "sendmail", KEY_STRING, F(sendmail_path), "/usr/sbin/sendmail", 0, 0, NULL },
 	{ "poll", "idle_refresh", KEY_INT, F(idle_refresh), "1740", 10, 1740, NULL },
 	{ "poll", "memory_limit", KEY_SIZE, F(poll_memory_limit), "1M", 0, 0, NULL },
+	{ "poll", "max_mailboxes", KEY_INT, F(poll_max_mailboxes), "0", 0, 1000000, NULL },
+	{ "poll", "lease_time", KEY_INT, F(poll_lease_time), "60", 10, 3600, NULL },
 
 	{ "dropbox", "tag_key_file", KEY_STRING, F(dropbox_tag_key_file), "/etc/bccdrop/tag.key", 0, 0, NULL },
 	{ "dropbox", "tag_grace_days", KEY_INT, F(dropbox_tag_grace_days), "30", 0, 3650, NULL },

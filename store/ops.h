@@ -77,6 +77,9 @@
 	X(gboolean, crm_retire, (Store *store, StoreCrmKind kind, const char *id, const char *reason, GError **error), (store, kind, id, reason, error)) \
 	X(gboolean, crm_merge_contact, (Store *store, const char *id, const char *survivor, const char *reason, GError **error), (store, id, survivor, reason, error)) \
 	X(gboolean, user_inactive, (Store *store, const char *user_id, gboolean *inactive, GError **error), (store, user_id, inactive, error)) \
-	X(GPtrArray *, search, (Store *store, const StoreSearchFilter *filter, GError **error), (store, filter, error))
+	X(GPtrArray *, search, (Store *store, const StoreSearchFilter *filter, GError **error), (store, filter, error)) \
+	X(GArray *, mailbox_lease, (Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error), (store, holder, max, lease_seconds, error)) \
+	X(gboolean, mailbox_lease_release, (Store *store, const char *holder, gint64 mailbox, GError **error), (store, holder, mailbox, error)) \
+	X(GPtrArray *, mailbox_lease_holders, (Store *store, GError **error), (store, error))
 
 #endif

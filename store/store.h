@@ -13,7 +13,7 @@
 
 #include "ingest/ingest.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 #define STORE_ERROR (store_error_quark())
 GQuark store_error_quark(void);
@@ -525,6 +525,20 @@ gboolean store_crm_merge_contact(Store *store, const char *id, const char *survi
 				 GError **error);
 /* Whether USER_ID is deactivated or retired (FALSE for an unknown user). */
 gboolean store_user_inactive(Store *store, const char *user_id, gboolean *inactive, GError **error);
+
+/* ---- poller leases (store/sqlite/lease.c, store/pg/lease.c) ----------------
+ * Which bccdrop-poll process syncs which mailbox, when several share one
+ * store: a lease row per mailbox with its holder and an expiry by the
+ * store's clock (one clock for every host). See docs/scaling-out.md. */
+/* One renewal round for HOLDER (unique per process): drop its leases on
+ * mailboxes no longer active, extend the others to LEASE_SECONDS from now,
+ * then take free or expired leases on active mailboxes until it holds MAX
+ * (0: no cap). Returns the ids it now holds, ascending. */
+GArray *store_mailbox_lease(Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error);
+/* HOLDER gives up its lease on MAILBOX, or all of them when MAILBOX is 0. */
+gboolean store_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox, GError **error);
+/* Every holder with a lease (expired or not), ascending: char*. */
+GPtrArray *store_mailbox_lease_holders(Store *store, GError **error);
 
 /* ---- per-deal address lookups (store/dealtag-lookup.c) ---- */
 /* USER_ID's plain dropbox address (*DROPBOX = NULL when the user has none);

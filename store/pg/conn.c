@@ -388,6 +388,18 @@ pg_store_value_int(const PGresult *res, int row, int col)
 	return g_ascii_strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+GArray *
+pg_store_result_ids(PGresult *res)
+{
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
+	for (int i = 0; i < PQntuples(res); i++) {
+		gint64 v = pg_store_value_int(res, i, 0);
+		g_array_append_val(out, v);
+	}
+	PQclear(res);
+	return out;
+}
+
 /* ---- open and close ---- */
 
 /* Server notices (NOTICE, WARNING) would go to stderr: log them instead. */

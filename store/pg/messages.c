@@ -507,15 +507,7 @@ pg_store_find_message_id(Store *store, const char *message_id, GError **error)
 	pg_params_text(&p, id);
 	PGresult *res = pg_store_query(pg, "SELECT id FROM messages WHERE message_id = $1 ORDER BY id", &p, 0,
 				       "looking up a Message-ID", error);
-	if (!res)
-		return NULL;
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	for (int i = 0; i < PQntuples(res); i++) {
-		gint64 v = pg_store_value_int(res, i, 0);
-		g_array_append_val(out, v);
-	}
-	PQclear(res);
-	return out;
+	return res ? pg_store_result_ids(res) : NULL;
 }
 
 GBytes *

@@ -86,6 +86,8 @@ gboolean pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *conte
 gboolean pg_store_exec(PgStore *pg, const char *sql, const char *context, GError **error);
 /* Column COL of ROW as an integer (0 when NULL), from a text-format result. */
 gint64 pg_store_value_int(const PGresult *res, int row, int col);
+/* Column 0 of every row as integers (ids), and RES cleared. */
+GArray *pg_store_result_ids(PGresult *res);
 /* STORE_ERROR code for an SQLSTATE (NULL: none, e.g. the connection broke). */
 StoreError pg_store_error_code(const char *sqlstate);
 

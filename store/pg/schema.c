@@ -357,10 +357,10 @@ static const char migration_4[] =
 	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
 	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
 
-/* ---- 5: full-text search (store/sqlite/schema.c's migration 5 uses FTS5;
+/* ---- 6: full-text search (store/sqlite/schema.c's migration 6 uses FTS5;
  * here a generated tsvector with a GIN index, kept by the row itself in the
  * same transaction, deleted with it). */
-static const char migration_5[] =
+static const char migration_6[] =
 	"ALTER TABLE messages ADD COLUMN search_names TEXT NOT NULL DEFAULT '';"
 	"UPDATE messages SET search_names ="
 	"  coalesce((SELECT string_agg(ltrim(coalesce(name, '') || ' ' || address), E'\\n' ORDER BY position)"
@@ -373,12 +373,22 @@ static const char migration_5[] =
 	"  setweight(to_tsvector('simple', coalesce(body_text, '')), 'D')) STORED;"
 	"CREATE INDEX messages_search ON messages USING gin (search_vector);";
 
+/* ---- 5: poller leases (store/pg/lease.c), as in store/sqlite/schema.c. */
+static const char migration_5[] =
+	"CREATE TABLE mailbox_leases ("
+	"  mailbox_id BIGINT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  holder TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX mailbox_leases_holder ON mailbox_leases(holder);";
+
 static const char *const pg_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(pg_migrations) == STORE_SCHEMA_VERSION);

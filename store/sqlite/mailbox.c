@@ -540,3 +540,112 @@ sq_export_user(Store *store, const char *user_id, gint64 since, StoreExportFunc 
 		return sq_fail(store, error, "exporting messages");
 	return ok;
 }
+
+/* ---- poller leases (docs/scaling-out.md, "Pollers") ----
+ * Expiry is compared with this clock inside SQL, so that pollers on hosts
+ * whose clocks differ still agree (PostgreSQL's lease.c does the same). */
+
+#define MB_LEASE_NOW "CAST(strftime('%s', 'now') AS INTEGER)"
+
+typedef struct {
+	const char *holder;
+	guint max;
+	gint64 lease_seconds;
+	GArray *held;
+} MbLease;
+
+/* Extend HOLDER's leases on active mailboxes, drop the rest; *N: how many
+ * it still holds. */
+static gboolean
+mb_lease_renew(Store *store, const MbLease *l, gint64 *n, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store,
+				      "DELETE FROM mailbox_leases WHERE holder = ? "
+				      "AND mailbox_id IN (SELECT id FROM mailboxes WHERE active = 0)",
+				      error);
+	if (!st)
+		return FALSE;
+	sq_bind_text(st, 1, l->holder);
+	if (!sq_step_done(store, st, error, "dropping leases on inactive mailboxes"))
+		return FALSE;
+	st = sq_prepare(store, "UPDATE mailbox_leases SET expires_at = " MB_LEASE_NOW " + ? WHERE holder = ?", error);
+	if (!st)
+		return FALSE;
+	sqlite3_bind_int64(st, 1, l->lease_seconds);
+	sq_bind_text(st, 2, l->holder);
+	if (!sq_step_done(store, st, error, "renewing mailbox leases"))
+		return FALSE;
+	*n = sqlite3_changes(sq_handle(store));
+	return TRUE;
+}
+
+/* Take up to WANT (-1: all) free or expired leases, lowest ids first. */
+static gboolean
+mb_lease_take(Store *store, const MbLease *l, gint64 want, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(
+		store,
+		"INSERT INTO mailbox_leases(mailbox_id, holder, expires_at) "
+		"SELECT m.id, ?1, " MB_LEASE_NOW " + ?2 FROM mailboxes m "
+		"LEFT JOIN mailbox_leases l ON l.mailbox_id = m.id "
+		"WHERE m.active = 1 AND (l.mailbox_id IS NULL OR l.expires_at < " MB_LEASE_NOW ") "
+		"ORDER BY m.id LIMIT ?3 "
+		"ON CONFLICT(mailbox_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+		error);
+	if (!st)
+		return FALSE;
+	sq_bind_text(st, 1, l->holder);
+	sqlite3_bind_int64(st, 2, l->lease_seconds);
+	sqlite3_bind_int64(st, 3, want);
+	return sq_step_done(store, st, error, "taking mailbox leases");
+}
+
+static gboolean
+mb_lease_txn(Store *store, gpointer data, GError **error)
+{
+	MbLease *l = data;
+	gint64 n = 0;
+	if (!mb_lease_renew(store, l, &n, error))
+		return FALSE;
+	if ((l->max == 0 || n < l->max) && !mb_lease_take(store, l, l->max ? (gint64)l->max - n : -1, error))
+		return FALSE;
+	sqlite3_stmt *st =
+		sq_prepare(store, "SELECT mailbox_id FROM mailbox_leases WHERE holder = ? ORDER BY mailbox_id", error);
+	if (!st)
+		return FALSE;
+	sq_bind_text(st, 1, l->holder);
+	l->held = sq_collect_ids(store, st, error, "listing held leases");
+	return l->held != NULL;
+}
+
+GArray *
+sq_mailbox_lease(Store *store, const char *holder, guint max, gint64 lease_seconds, GError **error)
+{
+	MbLease l = { holder, max, lease_seconds, NULL };
+	if (mb_in_txn(store, mb_lease_txn, &l, error))
+		return l.held;
+	if (l.held)
+		g_array_unref(l.held);
+	return NULL;
+}
+
+gboolean
+sq_mailbox_lease_release(Store *store, const char *holder, gint64 mailbox, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store, "DELETE FROM mailbox_leases WHERE holder = ?1 AND (?2 = 0 OR mailbox_id = ?2)",
+				      error);
+	if (!st)
+		return FALSE;
+	sq_bind_text(st, 1, holder);
+	sqlite3_bind_int64(st, 2, mailbox);
+	return sq_step_done(store, st, error, "releasing mailbox leases");
+}
+
+GPtrArray *
+sq_mailbox_lease_holders(Store *store, GError **error)
+{
+	sqlite3_stmt *st = sq_prepare(store, "SELECT DISTINCT holder FROM mailbox_leases ORDER BY holder", error);
+	if (!st)
+		return NULL;
+	return sq_collect(store, st, sq_row_text, g_free, error, "listing lease holders");
+}

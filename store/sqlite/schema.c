@@ -361,7 +361,7 @@ static const char migration_4[] =
 	"ALTER TABLE contacts ADD COLUMN merged_into TEXT;"
 	"ALTER TABLE deals ADD COLUMN retired_at TEXT;";
 
-/* ---- 5: full-text search (store/sqlite/search.c, `bccdrop search`) ----
+/* ---- 6: full-text search (store/sqlite/search.c, `bccdrop search`) ----
  * An external-content FTS5 index over messages: the text lives once, in
  * messages; search_names carries the participants' names and addresses and
  * the attachment names (written with the message, backfilled here).
@@ -373,7 +373,7 @@ static const char migration_4[] =
  * OLD, so it needs no child row a cascade may have removed first, and both
  * act only on rows already indexed (message_search_docsize has one row per
  * indexed message). */
-static const char migration_5[] =
+static const char migration_6[] =
 	"ALTER TABLE messages ADD COLUMN search_names TEXT NOT NULL DEFAULT '';"
 	"UPDATE messages SET search_names ="
 	"  coalesce((SELECT group_concat(t, char(10)) FROM (SELECT ltrim(coalesce(name, '') || ' ' || address) AS t"
@@ -398,12 +398,23 @@ static const char migration_5[] =
 	" END;";
 /* ---- end of full-text search ---- */
 
+/* ---- 5: poller leases (store/sqlite/lease.c): expiry in Unix seconds, compared
+ * with the store's clock, not each host's. */
+static const char migration_5[] =
+	"CREATE TABLE mailbox_leases ("
+	"  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  holder TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX mailbox_leases_holder ON mailbox_leases(holder);";
+
 static const char *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);

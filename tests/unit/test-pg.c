@@ -952,6 +952,68 @@ test_standby(void)
 	pg_store_rollback(reader);
 }
 
+static void
+lease_exec(Store *s, const char *sql)
+{
+	g_autoptr(GError) e = NULL;
+	g_assert_true(pg_store_exec(pg_store_cast(s), sql, "test", &e));
+	g_assert_no_error(e);
+}
+
+static void
+test_mailbox_leases(void)
+{
+	g_autofree char *uri = fresh_db("bccdrop_t_leases");
+	g_autoptr(PgTestStore) a = open_ok(uri);
+	g_autoptr(PgTestStore) b = open_ok(uri);
+	testutil_lease_contract(a, b, lease_exec);
+}
+
+typedef struct {
+	const char *uri;
+	char holder[8];
+	GArray *held;
+} LeaseRacer;
+
+static gpointer
+lease_racer(gpointer data)
+{
+	LeaseRacer *r = data;
+	g_autoptr(PgTestStore) s = open_ok(r->uri);
+	g_autoptr(GError) e = NULL;
+	r->held = store_mailbox_lease(s, r->holder, 0, 60, &e);
+	g_assert_no_error(e);
+	return NULL;
+}
+
+/* Eight pollers asking at the same moment: every mailbox is leased once,
+ * none twice (the upsert only takes over an expired lease). */
+static void
+test_mailbox_leases_race(void)
+{
+	g_autofree char *uri = fresh_db("bccdrop_t_lease_race");
+	g_autoptr(PgTestStore) s = open_ok(uri);
+	lease_exec(s, "INSERT INTO users(id, email) SELECT 'u' || g, 'x' FROM generate_series(1, 40) g");
+	lease_exec(s, "INSERT INTO mailboxes(user_id, protocol, host, port, tls, username, auth, secret, active, "
+		      "created_at, config_changed_at) SELECT 'u' || g, 'imap', 'h', 993, 'implicit', 'u', 'password', "
+		      "'', 1, 't', 't' FROM generate_series(1, 40) g");
+	LeaseRacer r[8];
+	GThread *t[8];
+	for (int i = 0; i < 8; i++) {
+		r[i] = (LeaseRacer){ uri, "", NULL };
+		g_snprintf(r[i].holder, sizeof r[i].holder, "p%d", i);
+		t[i] = g_thread_new("racer", lease_racer, &r[i]);
+	}
+	guint total = 0;
+	for (int i = 0; i < 8; i++) {
+		g_thread_join(t[i]);
+		total += r[i].held->len;
+		g_array_unref(r[i].held);
+	}
+	g_assert_cmpint(query_int(s, "SELECT count(*) FROM mailbox_leases"), ==, 40);
+	g_assert_cmpint(total, ==, 40);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -984,6 +1046,8 @@ main(int argc, char **argv)
 	g_test_add_func("/pg/server-stopped", test_server_stopped);
 	g_test_add_func("/pg/standby", test_standby);
 	g_test_add_func("/pg/throughput", test_throughput);
+	g_test_add_func("/pg/mailbox-leases", test_mailbox_leases);
+	g_test_add_func("/pg/mailbox-leases-race", test_mailbox_leases_race);
 	int rc = g_test_run();
 	ingest_shutdown();
 	return rc;

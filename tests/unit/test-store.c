@@ -98,6 +98,26 @@ put(Store *s, IngestMessage *m, const StoreSource *src, StorePutResult *r)
 }
 
 static void
+lease_exec(Store *s, const char *sql)
+{
+	g_autoptr(GError) e = NULL;
+	g_assert_true(sq_exec(s, sql, &e));
+	g_assert_no_error(e);
+}
+
+/* Two pollers on one file: two connections. */
+static void
+test_mailbox_leases(void)
+{
+	g_autofree char *path = db_path("leases.db");
+	g_autoptr(Store) a = store_open(path, NULL, NULL);
+	g_autoptr(Store) b = store_open(path, NULL, NULL);
+	g_assert_nonnull(a);
+	g_assert_nonnull(b);
+	testutil_lease_contract(a, b, lease_exec);
+}
+
+static void
 test_migrate_empty(void)
 {
 	g_autofree char *path = db_path("empty.db");
@@ -598,5 +618,6 @@ main(int argc, char **argv)
 	g_test_add_func("/store/decision-query-plans", test_decision_query_plans);
 	g_test_add_func("/store/decision-facts-and-writes", test_decision_facts_and_writes);
 	g_test_add_func("/store/retention", test_retention);
+	g_test_add_func("/store/mailbox-leases", test_mailbox_leases);
 	return g_test_run();
 }

@@ -17,4 +17,10 @@ CommonConfig *testutil_config(const char *name, int busy_timeout_ms);
 /* The single integer the query SQL returns (e.g. a count). Tests only. */
 typedef struct Store Store;
 gint64 testutil_count(Store *store, const char *sql);
+/* Runs SQL (no parameters, no results) on STORE; the test fails otherwise. */
+typedef void (*TestutilExecFunc)(Store *store, const char *sql);
+/* The contract of store_mailbox_lease and store_mailbox_lease_release,
+ * whatever the backend: A and B are two connections (two pollers) to one
+ * fresh store, EXEC runs SQL on it. */
+void testutil_lease_contract(Store *a, Store *b, TestutilExecFunc exec);
 #endif
