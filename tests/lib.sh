@@ -75,7 +75,6 @@ done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
 # suite's assertion queries go through bd_dbsql, which speaks sqlite3 or psql
 # with the same output (fields joined by '|', NULL as empty, no header).
 BD_BACKEND=${BCCDROP_TEST_BACKEND:-sqlite}
-BD_PG_DBS=0
 bd_backend_pg() { [ "$BD_BACKEND" = pg ]; }
 # bd_pg_ready: the script's server, started on first use. Not in a
 # subshell: the server must be stopped at exit.
@@ -100,8 +99,8 @@ SQL
 # the URI of a new empty database (call bd_pg_ready first, in the script).
 bd_db() {
 	bd_backend_pg || { echo "$1"; return; }
-	BD_PG_DBS=$((BD_PG_DBS + 1))
-	local name=bd_$$_$BD_PG_DBS
+	# Unique without state: bd_db runs in a command substitution.
+	local name=bd_$$_$(date +%s%N)
 	pg_psql postgres -c "CREATE DATABASE $name" >/dev/null || return 1
 	echo "${PG_URI/\/postgres\?//$name?}"
 }
