@@ -110,7 +110,7 @@ bd_dbsql() {
 	local db=$1; shift
 	case $db in
 	postgres://* | postgresql://*) "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" ${1:+-c "$1"} ;;
-	*) sqlite3 -batch "$db" "$@" ;;
+	*) sqlite3 -batch -bail "$db" "$@" ;;
 	esac
 }
 # bd_pg_skip WHY: a TAP skip of a SQLite-only check on PostgreSQL.
