@@ -115,3 +115,12 @@ bd_dbsql() {
 }
 # bd_pg_skip WHY: a TAP skip of a SQLite-only check on PostgreSQL.
 bd_pg_skip() { skip "SQLite only (on PostgreSQL: $*)"; }
+# bd_sql_hex EXPR: SQL for EXPR's bytes as upper-case hex, on this backend.
+bd_sql_hex() { if bd_backend_pg; then echo "upper(encode($1, 'hex'))"; else echo "hex($1)"; fi; }
+# bd_dump DB: every row of DB as text (sqlite3 .dump, pg_dump --data-only).
+bd_dump() {
+	case $1 in
+	postgres://* | postgresql://*) "$PG_BIN/pg_dump" -a -d "$1" ;;
+	*) sqlite3 "$1" .dump ;;
+	esac
+}

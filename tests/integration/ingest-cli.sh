@@ -48,7 +48,7 @@ is "participants with roles and keys" "$(q "SELECT role || ' ' || address_key FR
 is "display name decoded" "$(q "SELECT name FROM participants WHERE role='cc'")" "Délèce"
 is "attachment decoded size and hash" "$(q "SELECT filename || ' ' || content_type || ' ' || size || ' ' || sha256 FROM attachments")" \
 	"offer.pdf application/pdf 9 $(printf '%%PDF-1.4\n' | sha256sum | cut -d' ' -f1)"
-is "raw bytes kept exactly" "$(q "SELECT $(bd_backend_pg && echo "upper(encode(bytes, 'hex'))" || echo 'hex(bytes)') FROM raw_messages")" "$(od -An -tx1 -v "$WORK/a.eml" | tr -d ' \n' | tr a-f A-F)"
+is "raw bytes kept exactly" "$(q "SELECT $(bd_sql_hex bytes) FROM raw_messages")" "$(od -An -tx1 -v "$WORK/a.eml" | tr -d ' \n' | tr a-f A-F)"
 is "source recorded" "$(q "SELECT kind || ' ' || file_name FROM sources")" "file $WORK/a.eml"
 
 out=$(BD ingest --db "$DB" "$WORK/a.eml")
