@@ -54,7 +54,7 @@ done
 
 # The suites that exercise the store again on PostgreSQL (tests/lib.sh,
 # BCCDROP_TEST_BACKEND=pg): each on a private server of its own.
-PG_SUITES="assoc-cli ingest-cli milter-postfix milter-kill poll-imap poll-pop3 poll-export poll-limits poll-oauth2"
+PG_SUITES="assoc-cli dealtag-cli ingest-cli milter-postfix milter-kill poll-imap poll-pop3 poll-export poll-limits poll-oauth2"
 for t in $PG_SUITES; do
 	[ -x "tests/integration/$t.sh" ] && run_one "integration/pg-$t" env BCCDROP_TEST_BACKEND=pg "tests/integration/$t.sh"
 done
