@@ -177,9 +177,11 @@ bd_setup_poller() {
 EOS
 	chmod 755 "$WORK/sendmail"
 	CONF=$WORK/bccdrop.conf
+	if bd_backend_pg; then bd_pg_ready || return 1; fi
+	BD_POLL_DB=$(bd_db "$WORK/data/bccdrop.db") || return 1
 	cat >"$CONF" <<EOC
 [store]
-database = $WORK/data/bccdrop.db
+database = $BD_POLL_DB
 synchronous = normal
 [poll]
 user = nobody
@@ -192,8 +194,7 @@ backoff_max = 60
 $*
 EOC
 	"$BIN/bccdrop" init -c "$CONF" >/dev/null
-	sqlite3 "$WORK/data/bccdrop.db" \
-		"INSERT INTO users(id, email, name, last_active_at) VALUES ('u1', 'alice@corp.example', 'Alice', strftime('%Y-%m-%dT%H:%M:%SZ','now'));"
+	bd_sql "INSERT INTO users(id, email, name, last_active_at) VALUES ('u1', 'alice@corp.example', 'Alice', '$(date -u +%Y-%m-%dT%H:%M:%SZ)');"
 	printf '%s\n' "$DC_PASS" >"$WORK/password"
 	chown -R nobody:nogroup "$WORK/data"
 }
@@ -201,5 +202,5 @@ EOC
 # bd_poll ARGS...: run bccdrop-poll with the test config (foreground).
 bd_poll() { "$BIN/bccdrop-poll" -c "$CONF" -f "$@"; }
 bd() { "$BIN/bccdrop" "$@" -c "$CONF"; }
-# SQL against the test database.
-bd_sql() { sqlite3 "$WORK/data/bccdrop.db" "$@"; }
+# SQL against the test database (SQLite or PostgreSQL: tests/lib.sh).
+bd_sql() { bd_dbsql "$BD_POLL_DB" "$@"; }

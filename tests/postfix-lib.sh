@@ -49,7 +49,8 @@ milter_setup() {
 		chown nobody:postfix "$MDIR" "$PF_SPOOL/bccdrop"
 		chmod 0750 "$MDIR" "$PF_SPOOL/bccdrop"
 	fi
-	DB=$MDIR/bccdrop.db
+	if bd_backend_pg; then bd_pg_ready || return 1; fi
+	DB=$(bd_db "$MDIR/bccdrop.db") || return 1
 	SOCK=$PF_SPOOL/bccdrop/milter.sock
 	CONF=$WORK/bccdrop.conf
 	cat >"$CONF" <<CONF
@@ -73,7 +74,7 @@ ${MILTER_CONF_EXTRA:-}
 level = info
 CONF
 	"$BIN/bccdrop" init -c "$CONF" --db "$DB" >/dev/null
-	[ "$(id -u)" = 0 ] && chown nobody "$DB"*
+	[ "$(id -u)" = 0 ] && ! bd_backend_pg && chown nobody "$DB"*
 	return 0
 }
 
@@ -81,8 +82,7 @@ CONF
 # alice-drop@crm.example and writes from alice@corp.example (alias
 # a.smith@corp.example); bob owns bob-drop@crm.example.
 milter_seed() {
-	sqlite3 "$DB" <<'SQL'
-PRAGMA foreign_keys=ON;
+	{ bd_backend_pg || echo 'PRAGMA foreign_keys=ON;'; cat; } <<'SQL' | bd_dbsql "$DB"
 INSERT INTO users(id, email, name, dropbox) VALUES
   ('u-alice', 'alice@corp.example', 'Alice Smith', 'alice-drop@crm.example'),
   ('u-bob', 'bob@corp.example', 'Bob Jones', 'bob-drop@crm.example');

@@ -59,6 +59,13 @@ for t in tests/integration/*.sh; do
 	[ -x "$t" ] && run_one "integration/$(basename "$t" .sh)" "$t"
 done
 
+# The suites that exercise the store again on PostgreSQL (tests/lib.sh,
+# BCCDROP_TEST_BACKEND=pg): each on a private server of its own.
+PG_SUITES="assoc-cli dealtag-cli ingest-cli milter-postfix milter-kill poll-imap poll-pop3 poll-export poll-limits poll-oauth2"
+for t in $PG_SUITES; do
+	[ -x "tests/integration/$t.sh" ] && run_one "integration/pg-$t" env BCCDROP_TEST_BACKEND=pg "tests/integration/$t.sh"
+done
+
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -338,9 +338,10 @@ pg_batch_send(PgStore *pg, const PgBatch *batch, const char *context, GError **e
 }
 
 /* Every job's result and the sync point; the first failure is ERROR. Jobs
- * after a failure come back PGRES_PIPELINE_ABORTED. */
+ * after a failure come back PGRES_PIPELINE_ABORTED. RESULTS (may be NULL)
+ * keeps each job's result, in order. */
 static gboolean
-pg_batch_receive(PgStore *pg, guint n_jobs, const char *context, GError **error)
+pg_batch_receive(PgStore *pg, guint n_jobs, GPtrArray *results, const char *context, GError **error)
 {
 	gboolean ok = TRUE;
 	for (guint i = 0; i < n_jobs; i++) {
@@ -350,6 +351,8 @@ pg_batch_receive(PgStore *pg, guint n_jobs, const char *context, GError **error)
 		ExecStatusType st = PQresultStatus(res);
 		if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED)
 			ok = pg_fail(pg, g_steal_pointer(&res), context, error);
+		if (results && res)
+			g_ptr_array_add(results, g_steal_pointer(&res));
 		PQclear(res);
 		PQclear(PQgetResult(pg->conn)); /* the NULL that ends each job */
 	}
@@ -360,8 +363,8 @@ pg_batch_receive(PgStore *pg, guint n_jobs, const char *context, GError **error)
 	return ok;
 }
 
-gboolean
-pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error)
+static gboolean
+pg_batch_run(PgStore *pg, const PgBatch *batch, GPtrArray *results, const char *context, GError **error)
 {
 	if (!batch->jobs || !batch->jobs->len)
 		return TRUE;
@@ -374,10 +377,26 @@ pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GErro
 	if (!PQenterPipelineMode(pg->conn))
 		return pg_fail(pg, NULL, context, error);
 	gboolean ok = pg_batch_send(pg, batch, context, error) &&
-		      pg_batch_receive(pg, batch->jobs->len, context, error);
+		      pg_batch_receive(pg, batch->jobs->len, results, context, error);
 	if (!PQexitPipelineMode(pg->conn) && ok)
 		ok = pg_fail(pg, NULL, context, error);
 	return ok;
+}
+
+gboolean
+pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error)
+{
+	return pg_batch_run(pg, batch, NULL, context, error);
+}
+
+GPtrArray *
+pg_store_run_batch_results(PgStore *pg, const PgBatch *batch, const char *context, GError **error)
+{
+	GPtrArray *results = g_ptr_array_new_with_free_func((GDestroyNotify)PQclear);
+	if (pg_batch_run(pg, batch, results, context, error) && results->len == batch->jobs->len)
+		return results;
+	g_ptr_array_unref(results);
+	return NULL;
 }
 
 gint64
@@ -478,4 +497,97 @@ const char *
 pg_store_path(Store *store)
 {
 	return pg_store_cast(store)->redacted;
+}
+
+/* ---- results ---- */
+
+char *
+pg_store_value_dup(const PGresult *res, int row, int col, const char *if_null)
+{
+	if (PQgetisnull(res, row, col))
+		return g_strdup(if_null);
+	return g_strdup(PQgetvalue(res, row, col));
+}
+
+gboolean
+pg_store_do(PgStore *pg, const char *sql, const PgParams *params, gint64 *n_rows, const char *context,
+	    GError **error)
+{
+	PGresult *res = pg_store_query(pg, sql, params, 0, context, error);
+	if (!res)
+		return FALSE;
+	if (n_rows)
+		*n_rows = g_ascii_strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return TRUE;
+}
+
+GPtrArray *
+pg_store_collect(PgStore *pg, const char *sql, const PgParams *params, PgRowFunc row, GDestroyNotify free_func,
+		 const char *context, GError **error)
+{
+	PGresult *res = pg_store_query(pg, sql, params, 0, context, error);
+	if (!res)
+		return NULL;
+	GPtrArray *out = g_ptr_array_new_with_free_func(free_func);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_ptr_array_add(out, row(res, i));
+	PQclear(res);
+	return out;
+}
+
+gpointer
+pg_store_row_text(const PGresult *res, int row)
+{
+	return pg_store_value_dup(res, row, 0, NULL);
+}
+
+GArray *
+pg_store_collect_ids(PgStore *pg, const char *sql, const PgParams *params, const char *context, GError **error)
+{
+	PGresult *res = pg_store_query(pg, sql, params, 0, context, error);
+	if (!res)
+		return NULL;
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
+	for (int i = 0; i < PQntuples(res); i++) {
+		gint64 v = pg_store_value_int(res, i, 0);
+		g_array_append_val(out, v);
+	}
+	PQclear(res);
+	return out;
+}
+
+/* Run FUNC inside a transaction unless the caller already holds one. */
+gboolean
+pg_store_in_txn(Store *store, PgTxnFunc func, gpointer data, GError **error)
+{
+	if (pg_store_in_transaction(store))
+		return func(store, data, error);
+	if (!pg_store_begin(store, error))
+		return FALSE;
+	if (!func(store, data, error)) {
+		pg_store_rollback(store);
+		return FALSE;
+	}
+	return pg_store_commit(store, error);
+}
+
+/* A text[] parameter: the array literal {"a","b"}, each element quoted and
+ * its quotes and backslashes escaped. */
+void
+pg_params_text_array(PgParams *p, GPtrArray *items)
+{
+	GString *s = g_string_new("{");
+	for (guint i = 0; items && i < items->len; i++) {
+		g_string_append(s, i ? ",\"" : "\"");
+		for (const char *c = items->pdata[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				g_string_append_c(s, '\\');
+			g_string_append_c(s, *c);
+		}
+		g_string_append_c(s, '"');
+	}
+	g_string_append_c(s, '}');
+	char *text = g_string_free(s, FALSE);
+	pg_params_add(p, text, 0, 0, text);
 }

@@ -92,16 +92,6 @@ pg_store_savepoint_rollback(Store *store, GError **error)
 
 /* ---- statements ---- */
 
-/* Run a statement whose result is not needed. */
-static gboolean
-pg_do(PgStore *pg, const char *sql, const PgParams *p, const char *context, GError **error)
-{
-	PGresult *res = pg_store_query(pg, sql, p, 0, context, error);
-	gboolean ok = res != NULL;
-	PQclear(res);
-	return ok;
-}
-
 /* The first column of the first row as an id, 0 when there is no row. */
 static gboolean
 pg_lookup_id(PgStore *pg, const char *sql, const PgParams *p, gint64 *out, const char *context, GError **error)
@@ -315,8 +305,8 @@ pg_update_imap_position(PgStore *pg, const StoreSource *s, const char *identity,
 	pg_params_int(&p, s->uidvalidity);
 	pg_params_int(&p, s->uid);
 	pg_params_text(&p, identity);
-	return pg_do(pg, "UPDATE sources SET uidvalidity = $1, uid = $2 WHERE identity = $3", &p, "updating a source",
-		     error);
+	return pg_store_do(pg, "UPDATE sources SET uidvalidity = $1, uid = $2 WHERE identity = $3", &p, NULL,
+			   "updating a source", error);
 }
 
 static void

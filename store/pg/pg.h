@@ -42,6 +42,7 @@ typedef struct {
 void pg_params_text(PgParams *p, const char *s); /* NULL: SQL NULL */
 void pg_params_int(PgParams *p, gint64 v);
 void pg_params_bytes(PgParams *p, const void *data, gsize len);
+void pg_params_text_array(PgParams *p, GPtrArray *items); /* strings, as one text[] */
 void pg_params_clear(PgParams *p);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PgParams, pg_params_clear)
 
@@ -67,8 +68,6 @@ PgStore *pg_store_cast(Store *store);
  * OPTIONS->password_file ([store] password_file) may be NULL: libpq then
  * reads ~/.pgpass or the URI's passfile=. A password inside URI is refused. */
 Store *pg_store_open(const char *uri, const StoreOptions *options, GError **error);
-void pg_store_close(Store *store);
-const char *pg_store_path(Store *store); /* the redacted URI */
 /* Whether TEXT names a PostgreSQL database rather than a SQLite file. */
 gboolean pg_store_is_uri(const char *text);
 /* URI (or keyword=value conninfo) with any password removed. */
@@ -82,33 +81,40 @@ PGresult *pg_store_query(PgStore *pg, const char *sql, const PgParams *params, i
 /* Run every job of BATCH in one round trip, in order; the first failure
  * stops the rest (the transaction is then aborted, as after any error). */
 gboolean pg_store_run_batch(PgStore *pg, const PgBatch *batch, const char *context, GError **error);
+/* The same, keeping each job's result (PGresult *, text format), in order;
+ * NULL and ERROR set on failure. */
+GPtrArray *pg_store_run_batch_results(PgStore *pg, const PgBatch *batch, const char *context, GError **error);
 /* Run SQL without parameters or results: schema and transaction control. */
 gboolean pg_store_exec(PgStore *pg, const char *sql, const char *context, GError **error);
 /* Column COL of ROW as an integer (0 when NULL), from a text-format result. */
 gint64 pg_store_value_int(const PGresult *res, int row, int col);
 /* Column 0 of every row as integers (ids), and RES cleared. */
 GArray *pg_store_result_ids(PGresult *res);
+/* Column COL of ROW as a new string, or a copy of IF_NULL (may be NULL)
+ * when it is SQL NULL. */
+char *pg_store_value_dup(const PGresult *res, int row, int col, const char *if_null);
+/* Run SQL whose rows are not needed; *N_ROWS (may be NULL) is how many it
+ * changed (PQcmdTuples: SQLite's changes()). */
+gboolean pg_store_do(PgStore *pg, const char *sql, const PgParams *params, gint64 *n_rows, const char *context,
+		     GError **error);
+/* Builds one caller-owned record from ROW of a text-format result. */
+typedef gpointer (*PgRowFunc)(const PGresult *res, int row);
+/* A PgRowFunc: column 0 as a new string (NULL for SQL NULL). */
+gpointer pg_store_row_text(const PGresult *res, int row);
+/* ROW() of every row of SQL into a new array freeing with FREE_FUNC. */
+GPtrArray *pg_store_collect(PgStore *pg, const char *sql, const PgParams *params, PgRowFunc row,
+			    GDestroyNotify free_func, const char *context, GError **error);
+/* The same for a single-column integer result (ids). */
+GArray *pg_store_collect_ids(PgStore *pg, const char *sql, const PgParams *params, const char *context,
+			     GError **error);
+/* Run FUNC inside a transaction unless the caller already holds one. */
+typedef gboolean (*PgTxnFunc)(Store *store, gpointer data, GError **error);
+gboolean pg_store_in_txn(Store *store, PgTxnFunc func, gpointer data, GError **error);
 /* STORE_ERROR code for an SQLSTATE (NULL: none, e.g. the connection broke). */
 StoreError pg_store_error_code(const char *sqlstate);
 
 /* ---- store/pg/schema.c ---- */
 
 gboolean pg_store_migrate(PgStore *pg, GError **error);
-int pg_store_schema_version(Store *store);
-
-/* ---- store/pg/messages.c ---- */
-
-gboolean pg_store_begin(Store *store, GError **error);
-gboolean pg_store_commit(Store *store, GError **error);
-void pg_store_rollback(Store *store);
-gboolean pg_store_in_transaction(Store *store);
-gboolean pg_store_savepoint(Store *store, GError **error);
-gboolean pg_store_savepoint_release(Store *store, GError **error);
-gboolean pg_store_savepoint_rollback(Store *store, GError **error);
-gboolean pg_store_put_message(Store *store, const IngestMessage *msg, const IngestInput *raw,
-			      const StoreSource *source, StorePutResult *result, GError **error);
-GArray *pg_store_find_message_id(Store *store, const char *message_id, GError **error);
-gboolean pg_store_message_link_count(Store *store, gint64 message, guint *n_links, GError **error);
-GBytes *pg_store_raw_get(Store *store, gint64 message, GError **error);
 
 #endif

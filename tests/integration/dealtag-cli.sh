@@ -5,7 +5,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 BD=$BIN/bccdrop
-DB=$WORK/bccdrop.db
+if bd_backend_pg && ! bd_pg_ready; then not_ok "private PostgreSQL starts"; done_testing; exit; fi
+DB=$(bd_db "$WORK/bccdrop.db")
 KEY=$WORK/keys/tag.key
 CONF=$WORK/bccdrop.conf
 mkdir -p "$WORK/keys"

@@ -35,7 +35,7 @@ FRONT=${PF_PORT[kill]}
 # no dropbox domains are configured here) that stands for the contact.
 bd_spawn source smtp-source -s 10 -m "$N" -r 2 -f alice@corp.example -t alice-drop@crm.example \
 	-S "kill test" -l 2000 "127.0.0.1:$FRONT" >/dev/null
-stored() { sqlite3 "$DB" "SELECT count(*) FROM messages" 2>/dev/null || echo 0; }
+stored() { bd_dbsql "$DB" "SELECT count(*) FROM messages" 2>/dev/null || echo 0; }
 over() { [ "$(stored)" -ge "$1" ]; }
 wait_for 120 over $((N / 5))
 diag "killing the milter with $(stored) messages stored"
@@ -53,8 +53,8 @@ done
 deferred=$(grep -c 'status=deferred' "$dir/maillog")
 diag "deliveries deferred while the milter was down: $deferred"
 is "every message stored" "$(stored)" "$N"
-is "each stored exactly once (distinct Message-IDs)" "$(sqlite3 "$DB" "SELECT count(DISTINCT message_id) FROM messages")" "$N"
-is "one dropbox source per message" "$(sqlite3 "$DB" "SELECT count(*) FROM sources WHERE kind='bcc_dropbox' AND owner_user_id='u-alice'")" "$N"
+is "each stored exactly once (distinct Message-IDs)" "$(bd_dbsql "$DB" "SELECT count(DISTINCT message_id) FROM messages")" "$N"
+is "one dropbox source per message" "$(bd_dbsql "$DB" "SELECT count(*) FROM sources WHERE kind='bcc_dropbox' AND owner_user_id='u-alice'")" "$N"
 is "contact copies delivered" "$(find "$SINK_DIR" -name 'm.*' | wc -l | tr -d ' ')" "$N"
 is "each contact copy exactly once" \
 	"$(grep -h -i '^Message-Id:' "$SINK_DIR"/m.* | sort -u | wc -l | tr -d ' ')" "$N"

@@ -18,7 +18,7 @@ pf_setup main
 check "private Postfix starts" pf_start main
 PORT=${PF_PORT[main]}
 SEND=$TOP/tests/milter/smtp-send.py
-q() { sqlite3 "$DB" "$1"; }
+q() { bd_dbsql "$DB" "$1"; }
 # settle: every queue empty (delivered, discarded or bounced).
 settle() { pf_wait_empty main 60 || { diag "queue not empty:"; postqueue -c "${PF_DIR[main]}/etc" -p | head -20 | sed 's/^/#  /'; }; }
 msg() {	# FILE FROM TO ID SUBJECT [BODY]

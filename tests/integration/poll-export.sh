@@ -31,7 +31,7 @@ bd mailbox add --user u1 --protocol imap --host 127.0.0.1 --port "$DC_IMAPS" --t
 bd_poll --once >"$WORK/once.log" 2>&1
 is "23 messages synced from INBOX and Sent" "$(bd_sql 'SELECT count(*) FROM messages')" 23
 is "the copy in Sent is a second source of the same message" "$(bd_sql "SELECT count(*) FROM sources WHERE folder='Sent'"),$(bd_sql "SELECT count(*) FROM sources s JOIN messages m ON m.id=s.message WHERE m.message_id='q1@customer.example'")" "2,2"
-is "a cursor per folder" "$(bd_sql "SELECT group_concat(name || ':' || last_uid, ' ') FROM (SELECT * FROM mailbox_folders ORDER BY name)")" "INBOX:22 Sent:2"
+is "a cursor per folder" "$(bd_sql "SELECT group_concat(name || ':' || last_uid, ' ') FROM (SELECT * FROM mailbox_folders ORDER BY name) f")" "INBOX:22 Sent:2"
 # A dropbox message of the same user is part of the export too.
 printf 'From: c@customer.example\nTo: x@corp.example\nSubject: bcc\nMessage-ID: <bcc1@customer.example>\nDate: Wed, 04 Nov 2026 08:00:00 +0000\n\nbcc body\n' >"$WORK/bcc.eml"
 bd ingest --source bcc_dropbox --owner u1 "$WORK/bcc.eml" >/dev/null 2>&1
@@ -43,12 +43,12 @@ is "24 entries in the mbox (each message once)" "$(grep -c '^From ' "$WORK/u1.mb
 like "From_ lines in body are quoted (mboxrd)" "$(grep -c '^>From the start' "$WORK/u1.mbox"),$(grep -c '^>>From already' "$WORK/u1.mbox"),$(grep -c '^>>>From twice' "$WORK/u1.mbox")" "^1,1,1$"
 
 # Re-import into a fresh database.
-DB2=$WORK/data/second.db
+DB2=$(bd_db "$WORK/data/second.db")
 "$BIN/bccdrop" init -c "$CONF" --db "$DB2" >/dev/null
 out=$("$BIN/bccdrop" ingest -c "$CONF" --db "$DB2" "$WORK/u1.mbox" 2>&1)
-is "re-import stores 24 messages" "$(sqlite3 "$DB2" 'SELECT count(*) FROM messages')" 24
-digest() { sqlite3 "$1" "SELECT m.fingerprint || ' ' || hex(r.bytes) FROM messages m JOIN raw_messages r ON r.message = m.id ORDER BY m.fingerprint" | sha256sum; }
-is "identical messages, byte for byte" "$(digest "$DB2")" "$(digest "$WORK/data/bccdrop.db")"
+is "re-import stores 24 messages" "$(bd_dbsql "$DB2" 'SELECT count(*) FROM messages')" 24
+digest() { bd_dbsql "$1" "SELECT m.fingerprint || ' ' || $(bd_sql_hex r.bytes) FROM messages m JOIN raw_messages r ON r.message = m.id ORDER BY m.fingerprint" | sha256sum; }
+is "identical messages, byte for byte" "$(digest "$DB2")" "$(digest "$BD_POLL_DB")"
 
 
 bd export --user u1 --since 2999-01-01 >"$WORK/none.mbox"

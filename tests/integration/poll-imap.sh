@@ -29,7 +29,10 @@ is "1000 imap sources" "$(bd_sql "SELECT count(*) FROM sources WHERE kind='imap'
 is "status completed in the view" "$(bd_sql "SELECT status, done, total FROM mailbox_status WHERE mailbox_id=1")" "completed|1000|1000"
 is "folder cursor at UID 1000" "$(bd_sql "SELECT last_uid FROM mailbox_folders WHERE mailbox_id=1 AND name='INBOX'")" 1000
 is "flags on the server untouched (no \\Seen set)" "$(flags)" "$flags_before"
-raw_ok=$(bd_sql "SELECT count(*) FROM messages m JOIN raw_messages r ON r.message=m.id WHERE length(r.bytes)=m.raw_size AND instr(r.bytes, CAST('Message-ID: <poll-' AS BLOB)) > 0")
+# A byte search in the raw message: instr on a BLOB, position in a BYTEA.
+find_in_raw="instr(r.bytes, CAST('Message-ID: <poll-' AS BLOB))"
+bd_backend_pg && find_in_raw="position('Message-ID: <poll-'::bytea in r.bytes)"
+raw_ok=$(bd_sql "SELECT count(*) FROM messages m JOIN raw_messages r ON r.message=m.id WHERE length(r.bytes)=m.raw_size AND $find_in_raw > 0")
 is "raw bytes stored" "$raw_ok" 1000
 like "confirmation mail sent through sendmail" "$(cat "$WORK/spool/sent.txt" 2>/dev/null)" "ARGS: -i -f crm@corp.example -- alice@corp.example.*Subject: Your mailbox is now connected.*1000 messages"
 like "mailbox list shows the status" "$(bd mailbox list)" "127.0.0.1:$DC_IMAPS.*yes +completed"
@@ -57,7 +60,8 @@ is "sources follow the new UIDVALIDITY" "$(bd_sql "SELECT count(*) FROM sources 
 dovecot_deliver 1000 1001 new 1200
 bd_poll --once >"$WORK/once4.log" 2>&1 &
 ppid=$!
-wait_for 30 bash -c "[ \$(sqlite3 '$WORK/data/bccdrop.db' 'SELECT count(*) FROM messages') -gt 1000 ]"
+more_than_1000() { [ "$(bd_sql 'SELECT count(*) FROM messages')" -gt 1000 ]; }
+wait_for 30 more_than_1000
 dovecot_stop KILL
 wait "$ppid"
 rc=$?
@@ -80,7 +84,8 @@ wait_for 20 grep -q "worker started" "$WORK/poller.log"
 sleep 2	# the first pass (nothing new) and the IDLE command
 dovecot_deliver 1 5000 new
 t0=$(date +%s%N)
-if wait_for 5 bash -c "[ \$(sqlite3 '$WORK/data/bccdrop.db' \"SELECT count(*) FROM messages WHERE message_id='poll-5000@customer.example'\") = 1 ]"; then
+idle_stored() { [ "$(bd_sql "SELECT count(*) FROM messages WHERE message_id='poll-5000@customer.example'")" = 1 ]; }
+if wait_for 5 idle_stored; then
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	if [ "$ms" -le 2000 ]; then ok "message delivered during IDLE stored in ${ms} ms"; else not_ok "IDLE delivery took ${ms} ms (> 2000)"; fi
 else

@@ -18,7 +18,7 @@ day2=$((day1 + 86400))
 BCCDROP_NOW=$day1 bd_poll --once >"$WORK/once1.log" 2>&1
 is "budget: three messages on day one" "$(bd_sql 'SELECT count(*) FROM messages')" 3
 like "status paused with the budget reason" "$(bd_sql 'SELECT status, reason FROM mailbox_status')" "^paused\|daily download budget of 5120 bytes reached; resumes tomorrow"
-is "bytes counted for the day" "$(bd_sql "SELECT bytes <= 5120 AND bytes > 4000 FROM mailbox_budget WHERE day='2026-11-20'")" 1
+is "bytes counted for the day" "$(bd_sql "SELECT CASE WHEN bytes <= 5120 AND bytes > 4000 THEN 1 ELSE 0 END FROM mailbox_budget WHERE day='2026-11-20'")" 1
 BCCDROP_NOW=$((day1 + 3600)) bd_poll --once >"$WORK/once2.log" 2>&1
 is "same day: nothing more" "$(bd_sql 'SELECT count(*) FROM messages')" 3
 BCCDROP_NOW=$day2 bd_poll --once >"$WORK/once3.log" 2>&1

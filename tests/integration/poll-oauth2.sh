@@ -51,7 +51,7 @@ like "IMAP XOAUTH2 login" "$(bd mailbox test 1 2>&1)" "logged in as alice.*OK"
 bd_poll --once >"$WORK/once1.log" 2>&1
 is "synced over XOAUTH2" "$(bd_sql 'SELECT count(*) FROM messages')" 3
 is "Dovecot saw XOAUTH2" "$(grep -c 'Login: user=<alice>, method=XOAUTH2' "$DC/dovecot.log")" 2
-is "token command not in clear text in the database" "$(sqlite3 "$WORK/data/bccdrop.db" .dump | grep -c token.sh)" 0
+is "token command not in clear text in the database" "$(bd_dump "$BD_POLL_DB" | grep -c token.sh)" 0
 bd mailbox add --user u1 --protocol pop3 --host 127.0.0.1 --port "$DC_POP3S" --tls implicit \
 	--username "$DC_USER" --oauth2-token-command "$WORK/token.sh" >/dev/null
 like "POP3 XOAUTH2 login" "$(bd mailbox test 2 2>&1)" "messages on the server: 3.*OK"

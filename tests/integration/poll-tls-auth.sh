@@ -29,7 +29,10 @@ bd_poll --once >"$WORK/once1.log" 2>&1
 like "sync refused too: status failed with the TLS reason" "$(bd_sql 'SELECT status, reason FROM mailbox_status WHERE mailbox_id=1')" "^failed\|TLS certificate .*CN=localhost"
 is "nothing stored over an unverified connection" "$(bd_sql 'SELECT count(*) FROM messages')" 0
 # Exponential backoff (30 s, 60 s, ...) capped at backoff_max (60 s here).
-delay() { bd_sql "SELECT failures || ':' || CAST(round((julianday(next_attempt_at) - julianday('now')) * 86400 / 10) * 10 AS INTEGER) FROM mailbox_status WHERE mailbox_id=1"; }
+# Seconds until the next attempt, to the nearest 10.
+seconds_left="(julianday(next_attempt_at) - julianday('now')) * 86400"
+bd_backend_pg && seconds_left="extract(epoch from (next_attempt_at::timestamptz - now()))"
+delay() { bd_sql "SELECT failures || ':' || CAST(round($seconds_left / 10) * 10 AS INTEGER) FROM mailbox_status WHERE mailbox_id=1"; }
 is "first failure: retry in 30 s" "$(delay)" "1:30"
 bd_poll --once >/dev/null 2>&1
 is "second failure: 60 s" "$(delay)" "2:60"
@@ -61,7 +64,7 @@ add 127.0.0.1 "$DC_IMAPS" implicit "$WORK/wrong" >/dev/null
 like "authentication, with the app-password hint" "$(bd mailbox test 5 2>&1)" "FAILED \(authentication\): authentication as 'alice' at 127.0.0.1 failed.*app-specific password"
 
 # Secrets: the database holds no password in clear text.
-is "password not readable in the database" "$(sqlite3 "$WORK/data/bccdrop.db" .dump | grep -c "$DC_PASS")" 0
+is "password not readable in the database" "$(bd_dump "$BD_POLL_DB" | grep -c "$DC_PASS")" 0
 is "the view does not even show the secret column" "$(bd_sql "SELECT count(*) FROM pragma_table_info('mailbox_status') WHERE name='secret'")" 0
 is "key file mode 0600" "$(stat -c %a "$WORK/secret.key")" 600
 chmod 644 "$WORK/secret.key"
@@ -77,14 +80,15 @@ like "the schema refuses a second active mailbox" "$(cat "$WORK/sql.err")" "UNIQ
 # Wrong password: auth_failed, and no retry storm from the daemon.
 before=$(dovecot_auth_failures)
 bd_spawn poller "$BIN/bccdrop-poll" -c "$CONF" -f >/dev/null
-wait_for 15 bash -c "[ \"\$(sqlite3 '$WORK/data/bccdrop.db' 'SELECT status FROM mailbox_status WHERE mailbox_id=5')\" = auth_failed ]"
+status5_is() { [ "$(bd_sql 'SELECT status FROM mailbox_status WHERE mailbox_id=5')" = "$1" ]; }
+wait_for 15 status5_is auth_failed
 is "status auth_failed" "$(bd_sql 'SELECT status FROM mailbox_status WHERE mailbox_id=5')" auth_failed
 sleep 12	# more than two poll intervals (5 s)
 is "one failed login only: no retry storm" "$(( $(dovecot_auth_failures) - before ))" 1
 like "mailbox list shows why" "$(bd mailbox list)" "auth_failed: authentication as 'alice'"
 # A new password is a configuration change: syncing resumes.
 bd mailbox set-password 5 --password-file "$WORK/password" >/dev/null
-if wait_for 20 bash -c "[ \"\$(sqlite3 '$WORK/data/bccdrop.db' 'SELECT status FROM mailbox_status WHERE mailbox_id=5')\" = completed ]"; then
+if wait_for 20 status5_is completed; then
 	ok "after set-password the daemon syncs again"
 else
 	not_ok "after set-password the daemon syncs again"; tail -n 5 "$WORK/poller.log" | sed 's/^/#   /'
